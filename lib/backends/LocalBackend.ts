@@ -1,0 +1,37 @@
+import type { Observable } from 'rxjs';
+import { z } from 'zod';
+import type { Process } from '../process/Process';
+import type { ProcessContext } from '../process/ProcessContext';
+import type { ProcessResult } from '../process/ProcessResult';
+import { parseArgument } from '../validation/parse';
+import { concurrencySchema } from '../validation/schemas';
+import { ExecutionBackend } from './ExecutionBackend';
+
+const localOptionsSchema = z.object({ concurrency: concurrencySchema.optional() }, { error: 'an object { concurrency? }' });
+
+/** Options of the `LocalBackend`. */
+export type LocalBackendOptions = z.input<typeof localOptionsSchema>;
+
+/**
+ * The default backend: runs each process in this Node.js process through `execute$`, so it stays
+ * synchronous (and in virtual time) where the process is.
+ *
+ * @example
+ * ```ts
+ * const registry = new BackendRegistry().register('local', new LocalBackend({ concurrency: 4 }));
+ * ```
+ */
+export class LocalBackend extends ExecutionBackend {
+  readonly name: string = 'local';
+  override readonly concurrencyLimit: number;
+
+  constructor(options: LocalBackendOptions = {}) {
+    super();
+    const parsed = parseArgument(localOptionsSchema, options, 'LocalBackend options');
+    this.concurrencyLimit = parsed.concurrency ?? Number.POSITIVE_INFINITY;
+  }
+
+  execute(process: Process, ctx: ProcessContext): Observable<ProcessResult> {
+    return process.execute$(ctx);
+  }
+}

@@ -1,0 +1,24 @@
+export { Placement, type PlacementFields, type JsonValue } from './placement/Placement';
+export { BackendRegistry, defaultRegistry, type BackendRegistryOptions } from './placement/BackendRegistry';
+export { Process, ProcessBase, isProcess, type ProcessDefinition, type ProcessFactory, type ProcessOutput, type RunFunction, type Schema } from './process/Process';
+export { ProcessContext, type ProcessContextFields } from './process/ProcessContext';
+export { ProcessResult } from './process/ProcessResult';
+export { Failure, type FailureFields, type FailureJSON } from './process/Failure';
+export { ExecutionBackend, type Backend, type HealthAnswer } from './backends/ExecutionBackend';
+export { LocalBackend, type LocalBackendOptions } from './backends/LocalBackend';
+export { FailurePolicy, RetryPolicy, type Backoff, type RetryOptions } from './policy/FailurePolicy';
+export { PLACED_PAR, PAR, PlacedPar, type PlacedPair, type PlacedItem } from './par/PlacedPar';
+export type { PlacedParOptions } from './par/options';
+export { PARResult, type PAREntry, type PARReport } from './par/PARResult';
+export type { ParEvent, QueuedEvent, StartedEvent, PartialEvent, RetryingEvent, SettledEvent, DoneEvent, ProcessEventBase } from './par/events';
+export {
+  UsageError,
+  DeadlineExceededError,
+  CancelledError,
+  BackendUnavailableError,
+  InvalidResultError,
+  ValidationError,
+  type DeadlinePhase,
+  type CancelReason,
+  type ValidationIssue,
+} from './errors';

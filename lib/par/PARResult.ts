@@ -1,0 +1,92 @@
+import type { Placement } from '../placement/Placement';
+import type { Failure } from '../process/Failure';
+import type { ProcessResult } from '../process/ProcessResult';
+
+/** What happened to one pair of a group. */
+export interface PAREntry<T = unknown> {
+  readonly index: number;
+  readonly name: string;
+  readonly placement: Placement;
+  /** The backend's name, or `undefined` when no backend was resolved (strict registry). */
+  readonly backend: string | undefined;
+  readonly result: ProcessResult<T>;
+  /** How many attempts started (0 when it never ran). */
+  readonly attempts: number;
+  /** When the first attempt started, if one did. */
+  readonly startedAt: Date | undefined;
+  readonly settledAt: Date;
+}
+
+/** Counts and failure types of a run, for logs and dashboards. */
+export interface PARReport {
+  readonly total: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  /** failed / total (0 for an empty group). */
+  readonly failureRate: number;
+  /** How many failures each error name had, e.g. `{ CancelledError: 2, Error: 1 }`. */
+  readonly failureTypes: Readonly<Record<string, number>>;
+}
+
+/**
+ * The outcome of a group: one result per pair, in declaration order.
+ *
+ * @example
+ * ```ts
+ * const result = await PLACED_PAR(a, b, { onFailure: FailurePolicy.COLLECT }).run();
+ * if (result.isOk) use(result.value);                 // [aValue, bValue]
+ * else result.failures.forEach((f) => console.error(f.detailed));
+ * ```
+ */
+export class PARResult<T = unknown> {
+  readonly entries: readonly PAREntry<T>[];
+  readonly results: readonly ProcessResult<T>[];
+
+  constructor(entries: readonly PAREntry<T>[]) {
+    this.entries = Object.freeze([...entries]);
+    this.results = Object.freeze(entries.map((entry) => entry.result));
+    Object.freeze(this);
+  }
+
+  /** The successful results, in declaration order. */
+  get successes(): ProcessResult<T>[] {
+    return this.results.filter((result) => result.isOk);
+  }
+
+  /** The failures, in declaration order. */
+  get failures(): Failure[] {
+    const failures: Failure[] = [];
+    for (const result of this.results) {
+      const failure = result.failureOrUndefined;
+      if (failure !== undefined) failures.push(failure);
+    }
+    return failures;
+  }
+
+  /** The success values, in declaration order. */
+  get value(): T[] {
+    const values: T[] = [];
+    for (const result of this.results) if (result.isOk) values.push(result.value);
+    return values;
+  }
+
+  /** Whether every process succeeded. */
+  get isOk(): boolean {
+    return this.results.every((result) => result.isOk);
+  }
+
+  /** Counts, failure rate and failure types. */
+  report(): PARReport {
+    const failures = this.failures;
+    const failureTypes: Record<string, number> = {};
+    for (const failure of failures) failureTypes[failure.error.name] = (failureTypes[failure.error.name] ?? 0) + 1;
+    const total = this.results.length;
+    return {
+      total,
+      succeeded: total - failures.length,
+      failed: failures.length,
+      failureRate: total === 0 ? 0 : failures.length / total,
+      failureTypes,
+    };
+  }
+}

@@ -1,0 +1,207 @@
+import { Observable, type Subscriber, firstValueFrom } from 'rxjs';
+import { UsageError } from '../errors';
+import { Placement, UNSPECIFIED } from '../placement/Placement';
+import { type Process, isProcess, processBrand } from '../process/Process';
+import type { ProcessContext } from '../process/ProcessContext';
+import { ProcessResult } from '../process/ProcessResult';
+import { PlacedRun, type RunSink } from './engine';
+import type { ParEvent } from './events';
+import type { PARResult } from './PARResult';
+import { type PlacedParOptions, type ResolvedOptions, deadlineAt, resolveOptions } from './options';
+
+/** A process paired with where it runs. */
+export type PlacedPair<T = unknown> = readonly [Process<T>, Placement];
+
+/** What `PLACED_PAR` takes for each process: a pair, or a bare process on its own placement. */
+export type PlacedItem<T = unknown> = PlacedPair<T> | Process<T>;
+
+interface ResolvedPair<T> {
+  readonly process: Process<T>;
+  readonly placement: Placement;
+}
+
+/**
+ * A placed group, cold and re-runnable: every `run()`, `result$` or `events$` subscription is a new
+ * run. It is an Observable of its events, and a `Process` whose value is the list of success
+ * values, so groups nest.
+ *
+ * @example
+ * ```ts
+ * const group = PLACED_PAR([reasoner, opus], [classifier, haiku], { deadline: 30 });
+ * const result = await group.run();
+ * group.events$.subscribe((event) => console.log(event.type));
+ * PLACED_PAR(group.withName('research'), writer); // nested
+ * ```
+ */
+export class PlacedPar<T = unknown> extends Observable<ParEvent<T>> implements Process<T[]> {
+  declare readonly [processBrand]: true;
+  readonly name: string;
+  readonly placement: Placement | undefined = undefined;
+  readonly isOptional: boolean = false;
+  readonly input: undefined = undefined;
+  readonly output: undefined = undefined;
+  readonly boundInput: unknown = undefined;
+  readonly #pairs: readonly ResolvedPair<T>[];
+  readonly #options: ResolvedOptions;
+
+  /** @internal Use `PLACED_PAR` or `PAR`. */
+  constructor(pairs: readonly ResolvedPair<T>[], options: ResolvedOptions, name: string) {
+    super(function (this: Observable<ParEvent<T>>, subscriber: Subscriber<ParEvent<T>>) {
+      return (this as PlacedPar<T>).subscribeRun(subscriber, true, undefined);
+    });
+    this.#pairs = pairs;
+    this.#options = options;
+    this.name = name;
+  }
+
+  /** The processes and placements of the group, in declaration order. */
+  get pairs(): PlacedPair<T>[] {
+    return this.#pairs.map(({ process, placement }) => [process, placement] as const);
+  }
+
+  /** Every event of a run, ending with `done`; never errors because of what a process did. */
+  get events$(): Observable<ParEvent<T>> {
+    return new Observable<ParEvent<T>>((subscriber) => this.subscribeRun(subscriber, true, undefined));
+  }
+
+  /** The group's result: one emission, then completion. */
+  get result$(): Observable<PARResult<T>> {
+    return new Observable<PARResult<T>>((subscriber) =>
+      this.startRun({ done: (result) => (subscriber.next(result), subscriber.complete()) }, undefined),
+    );
+  }
+
+  /** Runs the group; never rejects because of what a process or backend did. */
+  run(): Promise<PARResult<T>> {
+    return firstValueFrom(this.result$);
+  }
+
+  /** As a process: the group's success values, or its first failure's error. */
+  execute$(ctx: ProcessContext): Observable<ProcessResult<T[]>> {
+    return new Observable<ProcessResult<T[]>>((subscriber) =>
+      this.startRun(
+        {
+          done: (result) => {
+            subscriber.next(groupOutcome(result, this.name));
+            subscriber.complete();
+          },
+        },
+        ctx,
+      ),
+    );
+  }
+
+  execute(ctx: ProcessContext): Promise<ProcessResult<T[]>> {
+    return firstValueFrom(this.execute$(ctx));
+  }
+
+  optional(): PlacedPar<T> {
+    return this.copy({ isOptional: true });
+  }
+
+  withName(name: string): PlacedPar<T> {
+    if (typeof name !== 'string' || name === '') throw new UsageError('withName(name)', 'a non-empty string', name);
+    return this.copy({ name });
+  }
+
+  /** Groups take no input: their processes carry their own. */
+  withInput(value: unknown): never {
+    throw new UsageError('withInput(value)', 'no input: a group passes none to its processes (bind inputs on each process)', value);
+  }
+
+  private copy(fields: Partial<Pick<PlacedPar<T>, 'name' | 'isOptional'>>): PlacedPar<T> {
+    const copy = new PlacedPar<T>(this.#pairs, this.#options, fields.name ?? this.name);
+    return fields.isOptional === true ? Object.assign(copy, { isOptional: true }) : Object.assign(copy, { isOptional: this.isOptional });
+  }
+
+  private subscribeRun(subscriber: Subscriber<ParEvent<T>>, events: boolean, ctx: ProcessContext | undefined): () => void {
+    return this.startRun(
+      {
+        event: events ? (event) => subscriber.next(event) : undefined,
+        done: (result) => {
+          subscriber.next({ type: 'done', result });
+          subscriber.complete();
+        },
+      },
+      ctx,
+    );
+  }
+
+  private startRun(sink: RunSink<T>, ctx: ProcessContext | undefined): () => void {
+    const { onFailure, registry, scheduler, deadline, parent } = this.#options;
+    const run = new PlacedRun<T>(
+      { policy: onFailure, registry, scheduler, parent: ctx?.processName ?? parent, deadlineAt: deadlineAt(deadline, scheduler, ctx?.deadline) },
+      sink,
+    );
+    run.open();
+    for (const { process, placement } of this.#pairs) run.add(process, placement);
+    run.close();
+    return () => run.dispose();
+  }
+}
+Object.defineProperty(PlacedPar.prototype, processBrand, { value: true });
+
+function groupOutcome<T>(result: PARResult<T>, name: string): ProcessResult<T[]> {
+  if (result.isOk) return ProcessResult.ok(result.value);
+  const failures = result.failures;
+  const cause = failures.find((failure) => failure.error.name !== 'CancelledError') ?? failures[0];
+  return ProcessResult.fail(cause?.error ?? new Error(`group "${name}" failed`), { checkpoint: { failures: failures.map((failure) => failure.summary) } });
+}
+
+function isPlainOptions(candidate: unknown): boolean {
+  return typeof candidate === 'object' && candidate !== null && !Array.isArray(candidate) && !isProcess(candidate) && !(candidate instanceof Placement);
+}
+
+function resolvePair<T>(item: unknown, position: number, callee: string, bare: 'allowed' | 'only'): ResolvedPair<T> {
+  const argument = `${callee} argument ${position}`;
+  if (isProcess(item)) return { process: item as Process<T>, placement: item.placement ?? UNSPECIFIED };
+  if (bare === 'only') throw new UsageError(argument, 'a Process', item);
+  if (!Array.isArray(item) || item.length !== 2) throw new UsageError(argument, 'a [Process, Placement] pair or a Process', item);
+  const [process, placement] = item as unknown[];
+  if (!isProcess(process)) throw new UsageError(`${argument}[0]`, 'a Process (made with Process(...), a Process subclass or a group)', process);
+  if (!(placement instanceof Placement)) throw new UsageError(`${argument}[1]`, 'a Placement (new Placement({ model, endpoint, config }))', placement);
+  return { process: process as Process<T>, placement };
+}
+
+function splitArguments(args: readonly unknown[]): { items: readonly unknown[]; options: unknown } {
+  const last = args[args.length - 1];
+  if (args.length > 0 && isPlainOptions(last)) return { items: args.slice(0, -1), options: last };
+  return { items: args, options: undefined };
+}
+
+function buildGroup<T>(callee: string, args: readonly unknown[], bare: 'allowed' | 'only'): PlacedPar<T> {
+  const { items, options } = splitArguments(args);
+  const pairs = items.map((item, index) => resolvePair<T>(item, index + 1, callee, bare));
+  const resolved = resolveOptions(options, `${callee} options`);
+  return new PlacedPar<T>(pairs, resolved, callee);
+}
+
+/**
+ * Runs processes in parallel, each on the backend its placement chooses, under the failure
+ * policy and deadline of the options.
+ *
+ * @example
+ * ```ts
+ * const result = await PLACED_PAR(
+ *   [reasoningAgent, new Placement({ model: 'opus', endpoint: 'anthropic' })],
+ *   [classifierAgent, new Placement({ model: 'haiku', endpoint: 'anthropic' })],
+ *   [embedAgent, new Placement({ model: 'nomic', endpoint: 'local:8080' })],
+ *   { onFailure: FailurePolicy.COLLECT, deadline: 30 },
+ * ).run();
+ * ```
+ */
+export function PLACED_PAR<T = unknown>(...args: [...PlacedItem<T>[], PlacedParOptions] | PlacedItem<T>[]): PlacedPar<T> {
+  return buildGroup<T>('PLACED_PAR', args, 'allowed');
+}
+
+/**
+ * `PLACED_PAR` where every process runs on its own placement (or the unspecified one).
+ *
+ * @example
+ * ```ts
+ * const result = await PAR(fetchNews, fetchWeather, { onFailure: FailurePolicy.COLLECT }).run();
+ * ```
+ */
+export function PAR<T = unknown>(...args: [...Process<T>[], PlacedParOptions] | Process<T>[]): PlacedPar<T> {
+  return buildGroup<T>('PAR', args, 'only');
+}

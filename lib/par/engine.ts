@@ -1,0 +1,453 @@
+import { type ObservableInput, type SchedulerLike, type Subscription, type Unsubscribable, from, isObservable, take } from 'rxjs';
+import type { Backend } from '../backends/ExecutionBackend';
+import { BackendUnavailableError, CancelledError, DeadlineExceededError, InvalidResultError, type CancelReason, toError } from '../errors';
+import type { BackendRegistry } from '../placement/BackendRegistry';
+import type { Placement } from '../placement/Placement';
+import type { Failure } from '../process/Failure';
+import type { Process } from '../process/Process';
+import { ProcessContext, type ProcessContextFields } from '../process/ProcessContext';
+import { ProcessResult } from '../process/ProcessResult';
+import { type FailurePolicy, RetryPolicy } from '../policy/FailurePolicy';
+import type { ParEvent } from './events';
+import { PARResult, type PAREntry } from './PARResult';
+import { type BackendSlots, type SlotWaiter, slotsFor } from './slots';
+
+/** How a run is configured once its options are validated. */
+export interface RunSettings {
+  readonly policy: FailurePolicy;
+  readonly registry: BackendRegistry;
+  readonly scheduler: SchedulerLike;
+  readonly parent: string | undefined;
+  /** The group's deadline on the scheduler's clock (ms), if any. */
+  readonly deadlineAt: number | undefined;
+}
+
+/** Where a run reports to. `event` is left out when nobody listens, so no event is built. */
+export interface RunSink<T> {
+  readonly event?: (event: ParEvent<T>) => void;
+  readonly settled?: (task: PlacedTask<T>) => void;
+  readonly done: (result: PARResult<T>) => void;
+}
+
+type TaskStatus = 'pending' | 'checking' | 'waiting' | 'running' | 'backoff' | 'closing' | 'settled';
+
+/** One placed process inside a run: its state from placement to settlement. */
+export interface PlacedTask<T> {
+  readonly index: number;
+  readonly process: Process<T>;
+  readonly placement: Placement;
+  backend: Backend | undefined;
+  status: TaskStatus;
+  attempt: number;
+  slots: BackendSlots | undefined;
+  holdsSlot: boolean;
+  waiter: SlotWaiter | undefined;
+  /** The running attempt, health check or backoff timer. */
+  pending: Unsubscribable | undefined;
+  ctx: RunContext | undefined;
+  result: ProcessResult<T> | undefined;
+  startedAt: number | undefined;
+  settledAt: number | undefined;
+}
+
+/** The context the engine gives a process: its AbortController is made only if the signal is read. */
+class RunContext extends ProcessContext {
+  #controller: AbortController | undefined;
+  #abortReason: Error | undefined;
+
+  override get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#abortReason !== undefined) this.#controller.abort(this.#abortReason);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(reason: Error): void {
+    this.#abortReason ??= reason;
+    this.#controller?.abort(reason);
+  }
+}
+
+function isPromiseLike(candidate: unknown): candidate is PromiseLike<unknown> {
+  return typeof (candidate as { then?: unknown } | null | undefined)?.then === 'function';
+}
+
+function isRetryable(error: Error): boolean {
+  return !(error instanceof CancelledError || error instanceof DeadlineExceededError);
+}
+
+/**
+ * The one engine behind `PLACED_PAR`, `PAR` and `mapPlaced`: places each process on its backend,
+ * holds the backend's slots, runs attempts, applies the failure policy and the deadline, and
+ * reports events. Every per-process step is O(1); HALT and the deadline walk the group once.
+ */
+export class PlacedRun<T> {
+  readonly #tasks: PlacedTask<T>[] = [];
+  readonly #settings: RunSettings;
+  readonly #sink: RunSink<T>;
+  readonly #retry: RetryPolicy | undefined;
+  readonly #slotsToDrain: BackendSlots[] = [];
+  #settledCount = 0;
+  #closed = false;
+  #finished = false;
+  /** Set once the group stops on its own account: no further halts, retries or starts. */
+  #stopping: 'halt' | 'deadline' | 'unsubscribed' | undefined;
+  #deadlineTimer: Subscription | undefined;
+  /** The error every task cancelled by HALT gets, naming the failed process. */
+  #haltError: CancelledError | undefined;
+
+  constructor(settings: RunSettings, sink: RunSink<T>) {
+    this.#settings = settings;
+    this.#sink = sink;
+    this.#retry = settings.policy instanceof RetryPolicy ? settings.policy : undefined;
+  }
+
+  /** Starts the deadline timer; call before adding tasks. */
+  open(): void {
+    const { deadlineAt, scheduler } = this.#settings;
+    if (deadlineAt === undefined) return;
+    const delay = deadlineAt - scheduler.now();
+    if (delay <= 0) this.#stopping = 'deadline';
+    else this.#deadlineTimer = scheduler.schedule(() => this.deadlineExceeded(), delay);
+  }
+
+  /** Places one process; it starts at once if its backend has a free slot. */
+  add(process: Process<T>, placement: Placement): void {
+    const task: PlacedTask<T> = {
+      index: this.#tasks.length,
+      process,
+      placement,
+      backend: undefined,
+      status: 'pending',
+      attempt: 0,
+      slots: undefined,
+      holdsSlot: false,
+      waiter: undefined,
+      pending: undefined,
+      ctx: undefined,
+      result: undefined,
+      startedAt: undefined,
+      settledAt: undefined,
+    };
+    this.#tasks.push(task);
+    if (this.#stopping !== undefined) {
+      this.settle(task, this.failed(task, this.stopError(task)));
+    } else {
+      try {
+        task.backend = this.#settings.registry.get(placement);
+        task.slots = slotsFor(task.backend);
+      } catch (error) {
+        this.settle(task, this.failed(task, toError(error)));
+        return;
+      }
+      this.beginAttempt(task);
+    }
+    this.drainSlots();
+  }
+
+  /** No more tasks will be added: the run is done once every task has settled. */
+  close(): void {
+    this.#closed = true;
+    this.finishIfComplete();
+  }
+
+  /** Cancels every unsettled task without reporting (the consumer left), and frees their slots. */
+  dispose(reason: CancelReason = 'unsubscribed'): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#stopping ??= 'unsubscribed';
+    this.#deadlineTimer?.unsubscribe();
+    const error = new CancelledError(reason);
+    for (const task of this.#tasks) if (task.status !== 'settled') this.teardown(task, error);
+    this.drainSlots();
+  }
+
+  private beginAttempt(task: PlacedTask<T>): void {
+    const backend = task.backend as Backend;
+    let answer: unknown;
+    try {
+      answer = backend.healthCheck === undefined ? true : backend.healthCheck();
+    } catch (error) {
+      this.settle(task, this.failed(task, this.unavailable(task, `its health check threw: ${toError(error).message}`, error)));
+      return;
+    }
+    if (answer === true) return this.acquireSlot(task);
+    if (isObservable(answer) || isPromiseLike(answer)) {
+      task.status = 'checking';
+      let answered = false;
+      const check = from(answer as ObservableInput<unknown>)
+        .pipe(take(1))
+        .subscribe({
+          next: (healthy) => {
+            answered = true;
+            task.pending = undefined;
+            this.healthAnswered(task, healthy);
+          },
+          error: (error: unknown) => {
+            answered = true;
+            task.pending = undefined;
+            this.settle(task, this.failed(task, this.unavailable(task, `its health check failed: ${toError(error).message}`, error)));
+          },
+          complete: () => {
+            if (!answered) this.healthAnswered(task, undefined);
+          },
+        });
+      if (task.status === 'checking') task.pending = check;
+      this.drainSlots();
+      return;
+    }
+    this.healthAnswered(task, answer);
+  }
+
+  private healthAnswered(task: PlacedTask<T>, healthy: unknown): void {
+    if (task.status === 'settled' || task.status === 'closing') return;
+    if (healthy === true) this.acquireSlot(task);
+    else this.settle(task, this.failed(task, this.unavailable(task, healthy === false ? 'its health check answered false' : `its health check answered ${String(healthy)} instead of a boolean`)));
+    this.drainSlots();
+  }
+
+  private acquireSlot(task: PlacedTask<T>): void {
+    const slots = task.slots as BackendSlots;
+    if (slots.tryAcquire()) return this.start(task);
+    task.status = 'waiting';
+    task.waiter = slots.enqueue(() => {
+      task.waiter = undefined;
+      this.start(task);
+    });
+    if (task.attempt === 0) this.#sink.event?.({ type: 'queued', index: task.index, name: task.process.name, placement: task.placement, backend: (task.backend as Backend).name });
+  }
+
+  private start(task: PlacedTask<T>): void {
+    task.holdsSlot = true;
+    const { scheduler, deadlineAt, parent } = this.#settings;
+    const now = scheduler.now();
+    if (this.#stopping !== undefined || (deadlineAt !== undefined && now >= deadlineAt)) {
+      // The deadline timer may lag the clock under load: an attempt never starts past it.
+      this.#stopping ??= 'deadline';
+      this.freeSlot(task);
+      this.settle(task, this.failed(task, this.stopError(task)));
+      return;
+    }
+    const backend = task.backend as Backend;
+    const attempt = (task.attempt += 1);
+    task.status = 'running';
+    task.startedAt ??= now;
+    const fields: ProcessContextFields = {
+      processName: task.process.name,
+      placement: task.placement,
+      backend: backend.name,
+      parent,
+      deadline: deadlineAt === undefined ? undefined : new Date(deadlineAt),
+      attempt,
+      input: task.process.boundInput,
+      now: () => scheduler.now(),
+      onEmit: this.#sink.event === undefined ? undefined : (value) => this.partial(task, attempt, value),
+    };
+    const ctx = new RunContext(fields);
+    task.ctx = ctx;
+    this.#sink.event?.({ type: 'started', index: task.index, name: task.process.name, placement: task.placement, backend: backend.name, attempt });
+
+    let output: ObservableInput<ProcessResult>;
+    try {
+      output = backend.execute(task.process, ctx);
+    } catch (error) {
+      this.attemptEnded(task, attempt, this.failedNow(error));
+      return;
+    }
+    if (isPromiseLike(output) && !isObservable(output)) {
+      output.then(
+        (outcome) => this.attemptEnded(task, attempt, outcome),
+        (error: unknown) => this.attemptEnded(task, attempt, this.failedNow(error)),
+      );
+      return;
+    }
+    let last: unknown;
+    let emitted = false;
+    let subscription: Subscription;
+    try {
+      subscription = from(output).subscribe({
+        next: (value) => {
+          last = value;
+          emitted = true;
+        },
+        error: (error: unknown) => this.attemptEnded(task, attempt, this.failedNow(error)),
+        complete: () =>
+          this.attemptEnded(task, attempt, emitted ? last : this.failedNow(new InvalidResultError(undefined, `backend "${backend.name}" completed without a result; it`))),
+      });
+    } catch (error) {
+      this.attemptEnded(task, attempt, this.failedNow(error instanceof TypeError ? new InvalidResultError(output, `backend "${backend.name}"`) : error));
+      return;
+    }
+    if (task.status === 'running' && task.attempt === attempt) task.pending = subscription;
+  }
+
+  private partial(task: PlacedTask<T>, attempt: number, value: unknown): void {
+    if (task.status !== 'running' || task.attempt !== attempt) return;
+    this.#sink.event?.({ type: 'partial', index: task.index, name: task.process.name, placement: task.placement, value });
+  }
+
+  private attemptEnded(task: PlacedTask<T>, attempt: number, outcome: unknown): void {
+    if (task.status !== 'running' || task.attempt !== attempt) return; // cancelled, or a stale attempt
+    task.pending = undefined;
+    this.freeSlot(task);
+    const backendName = (task.backend as Backend).name;
+    const result =
+      outcome instanceof ProcessResult
+        ? this.stamp(task, outcome as ProcessResult<T>)
+        : this.failed(task, new InvalidResultError(outcome, `backend "${backendName}"`));
+    const failure = result.failureOrUndefined;
+    if (failure !== undefined && this.shouldRetry(task, failure)) this.scheduleRetry(task, failure);
+    else this.settle(task, result);
+    this.drainSlots();
+  }
+
+  private shouldRetry(task: PlacedTask<T>, failure: Failure): boolean {
+    return this.#retry !== undefined && this.#stopping === undefined && task.attempt < this.#retry.maxAttempts && isRetryable(failure.error);
+  }
+
+  private scheduleRetry(task: PlacedTask<T>, failure: Failure): void {
+    const retry = this.#retry as RetryPolicy;
+    const { scheduler, deadlineAt } = this.#settings;
+    const delay = retry.delayFor(task.attempt - 1);
+    if (deadlineAt !== undefined && scheduler.now() + delay * 1000 >= deadlineAt) {
+      // The next attempt could not start before the deadline: the real failure is the better answer.
+      this.settle(task, ProcessResult.fail<T>(failure));
+      return;
+    }
+    task.status = 'backoff';
+    this.#sink.event?.({ type: 'retrying', index: task.index, name: task.process.name, placement: task.placement, attempt: task.attempt + 1, delay, failure });
+    task.pending = scheduler.schedule(() => {
+      task.pending = undefined;
+      if (task.status !== 'backoff') return;
+      task.status = 'pending';
+      this.beginAttempt(task);
+      this.drainSlots();
+    }, delay * 1000);
+  }
+
+  private settle(task: PlacedTask<T>, result: ProcessResult<T>): void {
+    task.status = 'settled';
+    task.result = result;
+    task.settledAt = this.#settings.scheduler.now();
+    task.ctx = undefined;
+    this.#settledCount += 1;
+    this.#sink.event?.({ type: 'settled', index: task.index, name: task.process.name, placement: task.placement, result });
+    this.#sink.settled?.(task);
+    const failure = result.failureOrUndefined;
+    if (failure !== undefined && this.#settings.policy.kind === 'halt' && !task.process.isOptional && this.#stopping === undefined) this.halt(failure);
+    this.finishIfComplete();
+  }
+
+  private halt(failure: Failure): void {
+    this.#stopping = 'halt';
+    const error = new CancelledError('halt', { processName: failure.processName, error: failure.error });
+    this.#haltError = error;
+    this.stopAll(() => error);
+  }
+
+  private deadlineExceeded(): void {
+    this.#deadlineTimer = undefined;
+    if (this.#finished) return;
+    this.#stopping ??= 'deadline';
+    this.stopAll((task) => this.deadlineError(task));
+    this.drainSlots();
+  }
+
+  /** Settles every unsettled task with its cancellation error: the one walk over the group. */
+  private stopAll(errorFor: (task: PlacedTask<T>) => Error): void {
+    for (const task of this.#tasks) {
+      if (task.status === 'settled' || task.status === 'closing') continue;
+      const error = errorFor(task);
+      this.teardown(task, error);
+      this.settle(task, this.failed(task, error));
+    }
+  }
+
+  /** Stops whatever the task is doing, without settling it: abort, unsubscribe, free or leave the slot queue. */
+  private teardown(task: PlacedTask<T>, reason: Error): void {
+    task.status = 'closing';
+    task.waiter?.cancel();
+    task.waiter = undefined;
+    task.ctx?.abort(reason);
+    const pending = task.pending;
+    task.pending = undefined;
+    pending?.unsubscribe();
+    this.freeSlot(task);
+  }
+
+  private freeSlot(task: PlacedTask<T>): void {
+    if (!task.holdsSlot) return;
+    task.holdsSlot = false;
+    const slots = task.slots as BackendSlots;
+    slots.release();
+    this.#slotsToDrain.push(slots);
+  }
+
+  /** Serves the queues of the backends this run freed slots on, after its own bookkeeping is done. */
+  private drainSlots(): void {
+    const slotsToDrain = this.#slotsToDrain;
+    while (slotsToDrain.length > 0) (slotsToDrain.pop() as BackendSlots).drain();
+  }
+
+  private finishIfComplete(): void {
+    if (this.#finished || !this.#closed || this.#settledCount < this.#tasks.length) return;
+    this.#finished = true;
+    this.#deadlineTimer?.unsubscribe();
+    this.#deadlineTimer = undefined;
+    this.#sink.done(new PARResult(this.#tasks.map((task) => this.entry(task))));
+  }
+
+  private entry(task: PlacedTask<T>): PAREntry<T> {
+    return {
+      index: task.index,
+      name: task.process.name,
+      placement: task.placement,
+      backend: task.backend?.name,
+      result: task.result as ProcessResult<T>,
+      attempts: task.attempt,
+      startedAt: task.startedAt === undefined ? undefined : new Date(task.startedAt),
+      settledAt: new Date(task.settledAt ?? this.#settings.scheduler.now()),
+    };
+  }
+
+  private stopError(task: PlacedTask<T>): Error {
+    return this.#stopping === 'halt' ? (this.#haltError ?? new CancelledError('halt')) : this.#stopping === 'unsubscribed' ? new CancelledError('unsubscribed') : this.deadlineError(task);
+  }
+
+  private deadlineError(task: PlacedTask<T>): DeadlineExceededError {
+    const phase = task.status === 'running' ? 'running' : 'waiting';
+    return new DeadlineExceededError(new Date(this.#settings.deadlineAt ?? this.#settings.scheduler.now()), phase, task.process.name);
+  }
+
+  private unavailable(task: PlacedTask<T>, detail: string, cause?: unknown): BackendUnavailableError {
+    return new BackendUnavailableError((task.backend as Backend).name, task.placement, detail, cause === undefined ? undefined : { cause });
+  }
+
+  /** A failed result timed on the run's clock, to be stamped when its attempt ends. */
+  private failedNow(error: unknown): ProcessResult<T> {
+    return ProcessResult.fail<T>(error, { failedAt: new Date(this.#settings.scheduler.now()) });
+  }
+
+  /** A failed result for `task`, stamped with everything the engine knows about it. */
+  private failed(task: PlacedTask<T>, error: Error): ProcessResult<T> {
+    return this.stamp(task, this.failedNow(error));
+  }
+
+  /** Fills a failure's fields from the task: the pair's placement always, the rest where missing. */
+  private stamp(task: PlacedTask<T>, result: ProcessResult<T>): ProcessResult<T> {
+    const failure = result.failureOrUndefined;
+    if (failure === undefined) return result;
+    // The pair's placement and the engine's attempt count are the truth; the rest fills what the backend left out.
+    const stamped = failure.with({ placement: task.placement, attempts: task.attempt }).fillMissing({
+      processName: task.process.name,
+      processId: task.ctx?.processId,
+      startedAt: task.startedAt === undefined ? undefined : new Date(task.startedAt),
+      backend: task.backend?.name,
+      parentProcess: this.#settings.parent,
+      checkpoint: task.ctx?.lastCheckpoint,
+      attempts: task.attempt,
+    });
+    return ProcessResult.fail<T>(stamped);
+  }
+}

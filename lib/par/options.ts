@@ -1,0 +1,88 @@
+import { type SchedulerLike, asyncScheduler } from 'rxjs';
+import { z } from 'zod';
+import { BackendRegistry, defaultRegistry } from '../placement/BackendRegistry';
+import { FailurePolicy } from '../policy/FailurePolicy';
+import { parseArgument } from '../validation/parse';
+import { nameSchema } from '../validation/schemas';
+
+const schedulerSchema = z.custom<SchedulerLike>(
+  (value) => typeof (value as SchedulerLike | null)?.now === 'function' && typeof (value as SchedulerLike | null)?.schedule === 'function',
+  { error: 'an RxJS SchedulerLike (with now() and schedule())' },
+);
+
+/** The deadline option: seconds from the start of the run (> 0), or an absolute `Date`. */
+export const deadlineSchema = z.union(
+  [
+    z.number().finite({ error: 'a finite number of seconds > 0 or a valid Date' }).gt(0, { error: 'a number of seconds > 0 or a valid Date' }),
+    z.date().refine((date) => !Number.isNaN(date.getTime()), { error: 'a number of seconds > 0 or a valid Date' }),
+  ],
+  { error: 'a number of seconds > 0 or a valid Date' },
+);
+
+/** The options every front of the engine shares. */
+export const runOptionsSchema = z.strictObject(
+  {
+    onFailure: z.instanceof(FailurePolicy, { error: 'a FailurePolicy (FailurePolicy.HALT, FailurePolicy.COLLECT or FailurePolicy.retry(...))' }).optional(),
+    deadline: deadlineSchema.optional(),
+    registry: z.instanceof(BackendRegistry, { error: 'a BackendRegistry' }).optional(),
+    scheduler: schedulerSchema.optional(),
+    parent: nameSchema.optional(),
+  },
+  { error: 'an options object { onFailure?, deadline?, registry?, scheduler?, parent? }' },
+);
+
+/**
+ * Options of `PLACED_PAR` and `PAR`.
+ *
+ * @example
+ * ```ts
+ * PLACED_PAR(pairA, pairB, {
+ *   onFailure: FailurePolicy.COLLECT, // default FailurePolicy.HALT
+ *   deadline: 30,                     // seconds, or a Date
+ *   registry: myRegistry,             // default: defaultRegistry
+ *   scheduler: asyncScheduler,        // a TestScheduler in marble tests
+ *   parent: 'research',               // recorded in every ctx.parent
+ * });
+ * ```
+ */
+export interface PlacedParOptions {
+  /** What a failure does to the group (default `FailurePolicy.HALT`). */
+  readonly onFailure?: FailurePolicy;
+  /** Seconds from the start of each run (> 0), or an absolute `Date`. */
+  readonly deadline?: number | Date;
+  /** Where placements find their backends (default `defaultRegistry`). */
+  readonly registry?: BackendRegistry;
+  /** The clock and timers of the run (default `asyncScheduler`). */
+  readonly scheduler?: SchedulerLike;
+  /** A name recorded as `ctx.parent` and `failure.parentProcess`. */
+  readonly parent?: string;
+}
+
+/** Options with their defaults applied. */
+export interface ResolvedOptions {
+  readonly onFailure: FailurePolicy;
+  readonly deadline: number | Date | undefined;
+  readonly registry: BackendRegistry;
+  readonly scheduler: SchedulerLike;
+  readonly parent: string | undefined;
+}
+
+/** Validates options (a miss is a `UsageError` naming `argument`) and applies the defaults. */
+export function resolveOptions(options: unknown, argument: string): ResolvedOptions {
+  const parsed = parseArgument(runOptionsSchema, options ?? {}, argument);
+  return {
+    onFailure: parsed.onFailure ?? FailurePolicy.HALT,
+    deadline: parsed.deadline,
+    registry: parsed.registry ?? defaultRegistry,
+    scheduler: parsed.scheduler ?? asyncScheduler,
+    parent: parsed.parent,
+  };
+}
+
+/** The deadline on the scheduler's clock (ms) for a run starting now; the earlier of `deadline` and `outer`. */
+export function deadlineAt(deadline: number | Date | undefined, scheduler: SchedulerLike, outer?: Date): number | undefined {
+  const own = deadline === undefined ? undefined : deadline instanceof Date ? deadline.getTime() : scheduler.now() + deadline * 1000;
+  const inherited = outer?.getTime();
+  if (own === undefined) return inherited;
+  return inherited === undefined ? own : Math.min(own, inherited);
+}

@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { parseArgument } from '../validation/parse';
+import { secondsSchema } from '../validation/schemas';
+
+/** How retry delays grow with the attempt number. */
+export type Backoff = 'exponential' | 'linear' | 'constant';
+
+const retryOptionsSchema = z.object(
+  {
+    maxAttempts: z.number({ error: 'a whole number >= 1' }).int({ error: 'a whole number >= 1' }).min(1, { error: 'a whole number >= 1' }),
+    backoff: z.enum(['exponential', 'linear', 'constant'], { error: 'one of "exponential", "linear", "constant"' }).optional(),
+    baseDelay: secondsSchema.optional(),
+  },
+  { error: 'an object { maxAttempts, backoff?, baseDelay? }' },
+);
+
+/** Options of `FailurePolicy.retry`. */
+export interface RetryOptions {
+  /** How many times a process may run in all, including the first (>= 1). */
+  readonly maxAttempts: number;
+  /** How delays grow (default `exponential`). */
+  readonly backoff?: Backoff;
+  /** The first delay, in seconds (default 0.5). */
+  readonly baseDelay?: number;
+}
+
+/**
+ * What a group does when a process fails: `HALT` cancels the rest, `COLLECT` lets every process
+ * finish, `retry(...)` runs a failed process again before collecting.
+ *
+ * @example
+ * ```ts
+ * PLACED_PAR(a, b, { onFailure: FailurePolicy.COLLECT });
+ * PLACED_PAR(a, b, { onFailure: FailurePolicy.retry({ maxAttempts: 3, backoff: 'exponential', baseDelay: 0.5 }) });
+ * ```
+ */
+export abstract class FailurePolicy {
+  /** `halt`, `collect` or `retry`. */
+  abstract readonly kind: 'halt' | 'collect' | 'retry';
+
+  /** The first failure of a non-optional process cancels every unsettled process. */
+  static readonly HALT: FailurePolicy = new (class HaltPolicy extends FailurePolicy {
+    readonly kind = 'halt' as const;
+  })();
+
+  /** Every process runs to its end (or the deadline). */
+  static readonly COLLECT: FailurePolicy = new (class CollectPolicy extends FailurePolicy {
+    readonly kind = 'collect' as const;
+  })();
+
+  /** Runs a failed process again on the same placement, then collects. */
+  static retry(options: RetryOptions): RetryPolicy {
+    return new RetryPolicy(options);
+  }
+
+  toString(): string {
+    return `FailurePolicy.${this.kind.toUpperCase()}`;
+  }
+}
+
+/**
+ * Retries a failed process up to `maxAttempts` runs in all, waiting `delayFor(attempt)` seconds
+ * between runs; the group collects.
+ *
+ * @example
+ * ```ts
+ * const policy = FailurePolicy.retry({ maxAttempts: 4, backoff: 'exponential', baseDelay: 0.5 });
+ * [0, 1, 2].map((attempt) => policy.delayFor(attempt)); // [0.5, 1, 2]
+ * ```
+ */
+export class RetryPolicy extends FailurePolicy {
+  readonly kind = 'retry' as const;
+  readonly maxAttempts: number;
+  readonly backoff: Backoff;
+  readonly baseDelay: number;
+
+  constructor(options: RetryOptions) {
+    super();
+    const parsed = parseArgument(retryOptionsSchema, options, 'FailurePolicy.retry(options)');
+    this.maxAttempts = parsed.maxAttempts;
+    this.backoff = parsed.backoff ?? 'exponential';
+    this.baseDelay = parsed.baseDelay ?? 0.5;
+    Object.freeze(this);
+  }
+
+  /** Seconds to wait after failed attempt `attempt` (counted from 0). */
+  delayFor(attempt: number): number {
+    switch (this.backoff) {
+      case 'exponential':
+        return this.baseDelay * 2 ** attempt;
+      case 'linear':
+        return this.baseDelay * (attempt + 1);
+      case 'constant':
+        return this.baseDelay;
+    }
+  }
+
+  override toString(): string {
+    return `FailurePolicy.retry({ maxAttempts: ${this.maxAttempts}, backoff: "${this.backoff}", baseDelay: ${this.baseDelay} })`;
+  }
+}

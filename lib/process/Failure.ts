@@ -1,0 +1,154 @@
+import type { Placement } from '../placement/Placement';
+
+/** The context a failure may carry; every field is optional when building one. */
+export interface FailureFields {
+  readonly processName?: string;
+  readonly processId?: string;
+  readonly startedAt?: Date;
+  readonly failedAt?: Date;
+  readonly placement?: Placement;
+  readonly backend?: string;
+  readonly parentProcess?: string;
+  readonly checkpoint?: unknown;
+  readonly attempts?: number;
+  readonly stack?: string;
+}
+
+/** The plain, serialisable form of a `Failure` (see `Failure.toJSON`). */
+export interface FailureJSON {
+  error: { name: string; message: string; stack?: string };
+  processName: string;
+  processId?: string;
+  startedAt?: string;
+  failedAt: string;
+  elapsed?: number;
+  placement?: ReturnType<Placement['toJSON']>;
+  backend?: string;
+  parentProcess?: string;
+  checkpoint?: unknown;
+  attempts: number;
+  summary: string;
+}
+
+/**
+ * Why and where a process failed: the error, the process, its placement and backend, timing, the
+ * last checkpoint and the stack. Immutable.
+ *
+ * @example
+ * ```ts
+ * for (const failure of result.failures) {
+ *   console.log(failure.summary);          // "[classifier] Error: rate limited"
+ *   console.log(failure.placement?.model); // "claude-haiku-4-5-20250414"
+ * }
+ * ```
+ */
+export class Failure {
+  readonly error: Error;
+  readonly processName: string;
+  readonly processId: string | undefined;
+  readonly startedAt: Date | undefined;
+  readonly failedAt: Date;
+  readonly placement: Placement | undefined;
+  readonly backend: string | undefined;
+  readonly parentProcess: string | undefined;
+  readonly checkpoint: unknown;
+  /** How many attempts ran (1 without retries). */
+  readonly attempts: number;
+  readonly stack: string | undefined;
+
+  constructor(error: Error, fields: FailureFields = {}) {
+    this.error = error;
+    this.processName = fields.processName ?? 'unknown';
+    this.processId = fields.processId;
+    this.startedAt = fields.startedAt;
+    this.failedAt = fields.failedAt ?? new Date();
+    this.placement = fields.placement;
+    this.backend = fields.backend;
+    this.parentProcess = fields.parentProcess;
+    this.checkpoint = fields.checkpoint;
+    this.attempts = fields.attempts ?? 1;
+    this.stack = fields.stack ?? error.stack;
+    Object.freeze(this);
+  }
+
+  /** A copy with some fields replaced. */
+  with(fields: FailureFields): Failure {
+    return new Failure(this.error, { ...this.fields(), ...fields });
+  }
+
+  /** A copy where only the fields this failure does not have yet are filled in. */
+  fillMissing(fields: FailureFields): Failure {
+    const own = this.fields();
+    const merged: Record<string, unknown> = { ...fields };
+    for (const [key, value] of Object.entries(own)) if (value !== undefined) merged[key] = value;
+    if (this.processName === 'unknown' && fields.processName !== undefined) merged['processName'] = fields.processName;
+    return new Failure(this.error, merged);
+  }
+
+  private fields(): FailureFields {
+    return {
+      processName: this.processName,
+      processId: this.processId,
+      startedAt: this.startedAt,
+      failedAt: this.failedAt,
+      placement: this.placement,
+      backend: this.backend,
+      parentProcess: this.parentProcess,
+      checkpoint: this.checkpoint,
+      attempts: this.attempts,
+      stack: this.stack,
+    };
+  }
+
+  /** Seconds from start to failure, or `undefined` without a start. */
+  get elapsed(): number | undefined {
+    return this.startedAt === undefined ? undefined : (this.failedAt.getTime() - this.startedAt.getTime()) / 1000;
+  }
+
+  /** One line: `[name] ErrorName: message`. */
+  get summary(): string {
+    return `[${this.processName}] ${this.error.name}: ${this.error.message}`;
+  }
+
+  /** Several lines: the summary, placement, backend, timing, attempts, checkpoint and stack. */
+  get detailed(): string {
+    const lines = [this.summary, `  placement: ${this.placement?.summary ?? 'unspecified'}`, `  backend:   ${this.backend ?? 'unknown'}`];
+    if (this.parentProcess !== undefined) lines.push(`  parent:    ${this.parentProcess}`);
+    const elapsed = this.elapsed;
+    lines.push(
+      `  timing:    ${this.startedAt?.toISOString() ?? '?'} -> ${this.failedAt.toISOString()}${elapsed === undefined ? '' : ` (${elapsed.toFixed(3)}s)`}`,
+      `  attempts:  ${this.attempts}`,
+    );
+    if (this.checkpoint !== undefined) lines.push(`  checkpoint: ${safeJson(this.checkpoint)}`);
+    if (this.stack !== undefined) lines.push('  stack:', ...this.stack.split('\n').map((line) => `    ${line}`));
+    return lines.join('\n');
+  }
+
+  /** A plain, serialisable object for logs and UIs. */
+  toJSON(): FailureJSON {
+    const json: FailureJSON = {
+      error: { name: this.error.name, message: this.error.message, ...(this.stack === undefined ? {} : { stack: this.stack }) },
+      processName: this.processName,
+      failedAt: this.failedAt.toISOString(),
+      attempts: this.attempts,
+      summary: this.summary,
+    };
+    if (this.processId !== undefined) json.processId = this.processId;
+    if (this.startedAt !== undefined) json.startedAt = this.startedAt.toISOString();
+    const elapsed = this.elapsed;
+    if (elapsed !== undefined) json.elapsed = elapsed;
+    if (this.placement !== undefined) json.placement = this.placement.toJSON();
+    if (this.backend !== undefined) json.backend = this.backend;
+    if (this.parentProcess !== undefined) json.parentProcess = this.parentProcess;
+    if (this.checkpoint !== undefined) json.checkpoint = JSON.parse(safeJson(this.checkpoint)) as unknown;
+    return json;
+  }
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? 'null';
+  } catch {
+    return JSON.stringify(String(value));
+  }
+}

@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import { UNSPECIFIED, type Placement } from '../placement/Placement';
+
+/** What a `ProcessContext` is built from; only `processName` is required. */
+export interface ProcessContextFields {
+  /** The process's name. */
+  readonly processName: string;
+  /** A fresh id per execution; generated on first read when not given. */
+  readonly processId?: string;
+  /** Where the process runs (default: the unspecified placement). */
+  readonly placement?: Placement;
+  /** The name of the backend that runs it. */
+  readonly backend?: string;
+  /** The name of the enclosing group or process, if any. */
+  readonly parent?: string;
+  /** When the group's deadline passes, if it has one. */
+  readonly deadline?: Date;
+  /** Which attempt this is, from 1. */
+  readonly attempt?: number;
+  /** The bound input (see `Process.withInput`). */
+  readonly input?: unknown;
+  /** Aborts when the process is cancelled (default: a signal that never aborts). */
+  readonly signal?: AbortSignal;
+  /** Receives each partial result published with `ctx.emit`. */
+  readonly onEmit?: (value: unknown) => void;
+  /** The clock for timestamps, in milliseconds (default `Date.now`; a run passes its scheduler's). */
+  readonly now?: () => number;
+}
+
+/** @internal Lets `Process.execute$` hand the parsed input to the context it was given. */
+export const replaceInput: unique symbol = Symbol('stbass.replaceInput');
+
+const neverAborted = new AbortController().signal;
+
+/**
+ * What a running process knows about its run: its name and id, placement, backend, deadline,
+ * attempt, input, a cancellation `signal`, and `emit`/`checkpoint` to report progress.
+ *
+ * @example
+ * ```ts
+ * const writer = Process('writer', async (ctx) => {
+ *   for await (const token of model.stream(prompt, { signal: ctx.signal })) ctx.emit(token);
+ *   ctx.checkpoint({ stage: 'streamed' });
+ *   return ProcessResult.ok(text);
+ * });
+ * // in a test: await writer.execute(new ProcessContext({ processName: 'writer' }));
+ * ```
+ */
+export class ProcessContext<Input = unknown> {
+  readonly processName: string;
+  readonly placement: Placement;
+  readonly backend: string | undefined;
+  readonly parent: string | undefined;
+  readonly deadline: Date | undefined;
+  readonly attempt: number;
+  #input: Input;
+  readonly #fields: ProcessContextFields;
+  #processId: string | undefined;
+  #checkpoint: unknown;
+  #hasCheckpoint = false;
+
+  constructor(fields: ProcessContextFields) {
+    this.#fields = fields;
+    this.processName = fields.processName;
+    this.placement = fields.placement ?? UNSPECIFIED;
+    this.backend = fields.backend;
+    this.parent = fields.parent;
+    this.deadline = fields.deadline;
+    this.attempt = fields.attempt ?? 1;
+    this.#input = fields.input as Input;
+    this.#processId = fields.processId;
+  }
+
+  /** The bound input, validated against the process's `input` schema (after its transforms). */
+  get input(): Input {
+    return this.#input;
+  }
+
+  /** @internal Called once by `Process.execute$` with the input as its schema parsed it. */
+  [replaceInput](input: unknown): void {
+    this.#input = input as Input;
+  }
+
+  /** A fresh UUID per execution. */
+  get processId(): string {
+    return (this.#processId ??= randomUUID());
+  }
+
+  /** Aborts when the process is cancelled for any reason: HALT, the deadline, unsubscription. */
+  get signal(): AbortSignal {
+    return this.#fields.signal ?? neverAborted;
+  }
+
+  /** Publishes a partial result (a streamed token, a progress note) as a `partial` event. */
+  emit(value: unknown): void {
+    this.#fields.onEmit?.(value);
+  }
+
+  /** Records progress; the last checkpoint lands in the `Failure` if the process fails. */
+  checkpoint(value: unknown): void {
+    this.#checkpoint = value;
+    this.#hasCheckpoint = true;
+  }
+
+  /** The last value given to `checkpoint`, or `undefined`. */
+  get lastCheckpoint(): unknown {
+    return this.#hasCheckpoint ? this.#checkpoint : undefined;
+  }
+
+  /** The current time on this context's clock, in milliseconds. */
+  now(): number {
+    return this.#fields.now === undefined ? Date.now() : this.#fields.now();
+  }
+}
