@@ -131,18 +131,15 @@ export class PlacedRun<T> {
       settledAt: undefined,
     };
     this.#tasks.push(task);
-    if (this.#stopping !== undefined) {
-      this.settle(task, this.failed(task, this.stopError(task)));
-    } else {
-      try {
-        task.backend = this.#settings.registry.get(placement);
-        task.slots = slotsFor(task.backend);
-      } catch (error) {
-        this.settle(task, this.failed(task, toError(error)));
-        return;
-      }
-      this.beginAttempt(task);
+    try {
+      task.backend = this.#settings.registry.get(placement);
+      task.slots = slotsFor(task.backend);
+    } catch (error) {
+      this.settle(task, this.failed(task, toError(error)));
+      return;
     }
+    if (this.#stopping !== undefined) this.settle(task, this.failed(task, this.stopError(task)));
+    else this.beginAttempt(task);
     this.drainSlots();
   }
 
@@ -262,24 +259,30 @@ export class PlacedRun<T> {
       );
       return;
     }
-    let last: unknown;
+    // The attempt ends when its subscription has been torn down, not when it completes: a backend's
+    // own finalizers (closing a stream, freeing a connection) run before its slot goes to a waiter.
+    let outcome: unknown;
     let emitted = false;
     let subscription: Subscription;
     try {
       subscription = from(output).subscribe({
         next: (value) => {
-          last = value;
+          outcome = value;
           emitted = true;
         },
-        error: (error: unknown) => this.attemptEnded(task, attempt, this.failedNow(error)),
-        complete: () =>
-          this.attemptEnded(task, attempt, emitted ? last : this.failedNow(new InvalidResultError(undefined, `backend "${backend.name}" completed without a result; it`))),
+        error: (error: unknown) => (outcome = this.failedNow(error)),
+        complete: () => {
+          if (!emitted) outcome = this.failedNow(new InvalidResultError(undefined, `backend "${backend.name}" completed without a result; it`));
+        },
       });
     } catch (error) {
       this.attemptEnded(task, attempt, this.failedNow(error instanceof TypeError ? new InvalidResultError(output, `backend "${backend.name}"`) : error));
       return;
     }
     if (task.status === 'running' && task.attempt === attempt) task.pending = subscription;
+    subscription.add(() => {
+      if (outcome !== undefined || emitted) this.attemptEnded(task, attempt, outcome);
+    });
   }
 
   private partial(task: PlacedTask<T>, attempt: number, value: unknown): void {

@@ -13,12 +13,13 @@ import { Failure, type FailureFields } from './Failure';
  * ```
  */
 export class ProcessResult<T = unknown> {
-  readonly #value: T | undefined;
-  readonly #failure: Failure | undefined;
+  // Plain (not #private) fields, so that deep equality in tests (jest's toEqual, TestScheduler) sees them.
+  private readonly settledValue: T | undefined;
+  private readonly settledFailure: Failure | undefined;
 
   private constructor(value: T | undefined, failure: Failure | undefined) {
-    this.#value = value;
-    this.#failure = failure;
+    this.settledValue = value;
+    this.settledFailure = failure;
     Object.freeze(this);
   }
 
@@ -39,36 +40,36 @@ export class ProcessResult<T = unknown> {
   }
 
   get isOk(): boolean {
-    return this.#failure === undefined;
+    return this.settledFailure === undefined;
   }
 
   get isFail(): boolean {
-    return this.#failure !== undefined;
+    return this.settledFailure !== undefined;
   }
 
   /** The value of a success; on a failure, throws the original error. */
   get value(): T {
-    if (this.#failure !== undefined) throw this.#failure.error;
-    return this.#value as T;
+    if (this.settledFailure !== undefined) throw this.settledFailure.error;
+    return this.settledValue as T;
   }
 
   /** The failure; on a success, throws a `UsageError`. */
   get failure(): Failure {
-    if (this.#failure === undefined) throw new UsageError('result.failure', 'a failed ProcessResult (check result.isFail first)', this, { receivedText: 'a successful ProcessResult' });
-    return this.#failure;
+    if (this.settledFailure === undefined) throw new UsageError('result.failure', 'a failed ProcessResult (check result.isFail first)', this, { receivedText: 'a successful ProcessResult' });
+    return this.settledFailure;
   }
 
   /** The failure, or `undefined` on a success: for code that branches without throwing. */
   get failureOrUndefined(): Failure | undefined {
-    return this.#failure;
+    return this.settledFailure;
   }
 
   /** A copy of a failed result with its failure's missing fields filled in; a success is returned as is. */
   withFailureFields(fields: FailureFields): ProcessResult<T> {
-    return this.#failure === undefined ? this : new ProcessResult<T>(undefined, this.#failure.fillMissing(fields));
+    return this.settledFailure === undefined ? this : new ProcessResult<T>(undefined, this.settledFailure.fillMissing(fields));
   }
 
   toJSON(): { ok: true; value: T } | { ok: false; failure: ReturnType<Failure['toJSON']> } {
-    return this.#failure === undefined ? { ok: true, value: this.#value as T } : { ok: false, failure: this.#failure.toJSON() };
+    return this.settledFailure === undefined ? { ok: true, value: this.settledValue as T } : { ok: false, failure: this.settledFailure.toJSON() };
   }
 }

@@ -1,0 +1,94 @@
+import { map } from 'rxjs';
+import { CancelledError, DeadlineExceededError, FailurePolicy, PLACED_PAR, Process, ProcessResult } from '../../lib';
+import { eventCode, marbleScheduler } from '../support/helpers';
+
+// SPEC 5.6: a failed process runs again on the same placement until it succeeds or has run
+// maxAttempts times, waiting policy.delayFor(attempt) seconds on the scheduler; then the group
+// collects. Cancellations and deadline misses are not retried; no attempt starts after the deadline.
+describe('SPEC 5.6 retry runs a failed process again after delayFor(attempt)', () => {
+  test('in virtual time: exponential delays of 1 and 2 frames, success on the third attempt', () => {
+    const scheduler = marbleScheduler();
+    scheduler.run(({ cold, expectObservable }) => {
+      const flaky = Process('flaky', (ctx) => (ctx.attempt < 3 ? cold<ProcessResult>('-#', undefined, new Error(`try ${ctx.attempt}`)) : cold('-(r|)', { r: ProcessResult.ok('third time') })));
+      const policy = FailurePolicy.retry({ maxAttempts: 3, backoff: 'exponential', baseDelay: 0.001 });
+      const group = PLACED_PAR(flaky, { scheduler, onFailure: policy });
+      expectObservable(group.events$.pipe(map(eventCode))).toBe('abcd-e(fg|)', {
+        a: 'started:flaky#1',
+        b: 'retrying:flaky#2',
+        c: 'started:flaky#2',
+        d: 'retrying:flaky#3',
+        e: 'started:flaky#3',
+        f: 'settled:flaky:ok',
+        g: 'done:ok',
+      });
+    });
+  });
+
+  test('retrying events carry the delay in seconds and the failure of the attempt', async () => {
+    let calls = 0;
+    const flaky = Process('flaky', () => {
+      calls += 1;
+      throw new Error(`failure ${calls}`);
+    });
+    const events: unknown[] = [];
+    const policy = FailurePolicy.retry({ maxAttempts: 3, backoff: 'linear', baseDelay: 0.002 });
+    await new Promise<void>((resolve) =>
+      PLACED_PAR(flaky, { onFailure: policy }).events$.subscribe({
+        next: (event) => {
+          if (event.type === 'retrying') events.push({ attempt: event.attempt, delay: event.delay, message: event.failure.error.message });
+        },
+        complete: resolve,
+      }),
+    );
+    expect(events).toEqual([
+      { attempt: 2, delay: 0.002, message: 'failure 1' },
+      { attempt: 3, delay: 0.004, message: 'failure 2' },
+    ]);
+  });
+
+  test('after maxAttempts the failure says how many ran, and the group collects', async () => {
+    let runs = 0;
+    const alwaysFails = Process('always', () => {
+      runs += 1;
+      throw new Error('still down');
+    });
+    const fine = Process('fine', () => ProcessResult.ok('ok'));
+    const result = await PLACED_PAR(alwaysFails, fine, { onFailure: FailurePolicy.retry({ maxAttempts: 4, backoff: 'constant', baseDelay: 0 }) }).run();
+    expect(runs).toBe(4);
+    expect(result.failures[0]?.attempts).toBe(4);
+    expect(result.entries[0]?.attempts).toBe(4);
+    expect(result.value).toEqual(['ok']);
+  });
+
+  test('a cancellation or deadline error from the process itself is not retried', async () => {
+    let runs = 0;
+    const timesOut = Process('nested', () => {
+      runs += 1;
+      throw new DeadlineExceededError(new Date(), 'running');
+    });
+    const cancelled = Process('cancelled', () => {
+      runs += 1;
+      throw new CancelledError('unsubscribed');
+    });
+    const result = await PLACED_PAR(timesOut, cancelled, { onFailure: FailurePolicy.retry({ maxAttempts: 5, baseDelay: 0 }) }).run();
+    expect(runs).toBe(2);
+    expect(result.failures.map((f) => f.attempts)).toEqual([1, 1]);
+  });
+
+  test('in virtual time: no attempt starts after the deadline; the last real failure is kept', () => {
+    const scheduler = marbleScheduler();
+    scheduler.run(({ cold, expectObservable }) => {
+      const failing = Process('failing', () => cold<ProcessResult>('-#', undefined, new Error('down')));
+      // Attempt 1 fails at 1ms, retry at 1+4=5ms; attempt 2 fails at 6ms; the next retry would start at 14ms > deadline 10ms.
+      const policy = FailurePolicy.retry({ maxAttempts: 5, backoff: 'exponential', baseDelay: 0.004 });
+      const group = PLACED_PAR(failing, { scheduler, onFailure: policy, deadline: 0.01 });
+      expectObservable(group.events$.pipe(map(eventCode))).toBe('ab---c(de|)', {
+        a: 'started:failing#1',
+        b: 'retrying:failing#2',
+        c: 'started:failing#2',
+        d: 'settled:failing:Error',
+        e: 'done:fail',
+      });
+    });
+  });
+});

@@ -1,0 +1,71 @@
+import { NEVER, map } from 'rxjs';
+import { BackendRegistry, DeadlineExceededError, type ParEvent, FailurePolicy, PLACED_PAR, Placement, Process, ProcessResult } from '../../lib';
+import { RecordingBackend, eventCode, marbleScheduler, sleep } from '../support/helpers';
+
+// SPEC 5.7: when the deadline passes, every unsettled process, running or waiting, is cancelled with
+// a DeadlineExceededError saying which; run() resolves at the deadline even if a process ignores
+// its signal.
+describe('SPEC 5.7 the deadline cancels every unsettled process', () => {
+  test('in virtual time: at 5 frames, the running one is "running" and the queued one "waiting"', () => {
+    const scheduler = marbleScheduler();
+    scheduler.run(({ cold, expectObservable }) => {
+      const registry = new BackendRegistry().register('one', new RecordingBackend('one', 1));
+      const on = new Placement({ endpoint: 'one' });
+      const slow = Process('slow', () => cold('----------(r|)', { r: ProcessResult.ok(1) }));
+      const group = PLACED_PAR([slow, on], [slow.withName('behind'), on], { registry, scheduler, deadline: 0.005 });
+      const withPhase = (event: ParEvent): string =>
+        event.type === 'settled' && event.result.isFail ? `${eventCode(event)}:${(event.result.failure.error as DeadlineExceededError).phase}` : eventCode(event);
+      expectObservable(group.events$.pipe(map(withPhase))).toBe('(ab) 1ms (cde|)', {
+        a: 'started:slow#1',
+        b: 'queued:behind',
+        c: 'settled:slow:DeadlineExceededError:running',
+        d: 'settled:behind:DeadlineExceededError:waiting',
+        e: 'done:fail',
+      });
+    });
+  });
+
+  test('run() resolves at the deadline even when a process ignores its signal', async () => {
+    const stubborn = Process('stubborn', () => new Promise<ProcessResult>(() => undefined));
+    const started = Date.now();
+    const result = await PLACED_PAR(stubborn, Process('observable', () => NEVER), { deadline: 0.05, onFailure: FailurePolicy.COLLECT }).run();
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(45);
+    expect(elapsed).toBeLessThan(2_000);
+    expect(result.failures.map((f) => f.error)).toEqual([expect.any(DeadlineExceededError), expect.any(DeadlineExceededError)]);
+  });
+
+  test('the error names the deadline and the process, and the signal aborts with it', async () => {
+    let reason: unknown;
+    const honest = Process('honest', async (ctx) => {
+      try {
+        await sleep(10_000, ctx.signal);
+      } catch (error) {
+        reason = error;
+        throw error;
+      }
+      return ProcessResult.ok();
+    });
+    const deadline = new Date(Date.now() + 40);
+    const result = await PLACED_PAR(honest, { deadline }).run();
+    const error = result.failures[0]?.error as DeadlineExceededError;
+    expect(error.deadline).toEqual(deadline);
+    expect(error.message).toContain('honest');
+    expect(error.message).toContain('running');
+    expect(reason).toBe(error);
+  });
+
+  test('ctx.deadline tells the process when the deadline passes', async () => {
+    let seen: Date | undefined;
+    const deadline = new Date(Date.now() + 60_000);
+    await PLACED_PAR(Process('peek', (ctx) => ((seen = ctx.deadline), ProcessResult.ok())), { deadline }).run();
+    expect(seen).toEqual(deadline);
+  });
+
+  test('a deadline already past fails every process as waiting, without starting any', async () => {
+    let ran = false;
+    const result = await PLACED_PAR(Process('late', () => ((ran = true), ProcessResult.ok())), { deadline: new Date(Date.now() - 1_000) }).run();
+    expect(ran).toBe(false);
+    expect((result.failures[0]?.error as DeadlineExceededError).phase).toBe('waiting');
+  });
+});
