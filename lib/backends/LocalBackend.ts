@@ -7,7 +7,7 @@ import { parseArgument } from '../validation/parse';
 import { concurrencySchema } from '../validation/schemas';
 import { ExecutionBackend } from './ExecutionBackend';
 
-const localOptionsSchema = z.object({ concurrency: concurrencySchema.optional() }, { error: 'an object { concurrency? }' });
+const localOptionsSchema = z.strictObject({ concurrency: concurrencySchema.optional() }, { error: 'an object { concurrency? }' });
 
 /** Options of the `LocalBackend`. */
 export type LocalBackendOptions = z.input<typeof localOptionsSchema>;

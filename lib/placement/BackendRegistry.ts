@@ -24,7 +24,7 @@ export function checkBackend(candidate: unknown, argument: string): Backend {
   return candidate as Backend;
 }
 
-const registryOptionsSchema = z.object(
+const registryOptionsSchema = z.strictObject(
   { default: z.unknown().optional(), strict: z.boolean({ error: 'a boolean' }).optional() },
   { error: 'an object { default?, strict? }' },
 );

@@ -5,11 +5,44 @@ import { nameSchema } from '../validation/schemas';
 /** A JSON-like value, as carried by `Placement.config`. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-const placementSchema = z.object(
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/** The path and reason of the first value inside `value` that is not JSON-like (cycles included). */
+function firstNonJson(value: unknown, path: PropertyKey[], ancestors: Set<object>): { path: PropertyKey[]; expected: string } | undefined {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : { path, expected: 'a JSON-like value (numbers must be finite)' };
+  if (typeof value !== 'object' || (!Array.isArray(value) && !isPlainObject(value))) {
+    return { path, expected: 'a JSON-like value (a string, finite number, boolean, null, array or plain object)' };
+  }
+  if (ancestors.has(value)) return { path, expected: 'a JSON-like value without cycles' };
+  ancestors.add(value);
+  try {
+    for (const [key, inner] of Object.entries(value)) {
+      const found = firstNonJson(inner, [...path, Array.isArray(value) ? Number(key) : key], ancestors);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  } finally {
+    ancestors.delete(value);
+  }
+}
+
+const configSchema = z
+  .custom<Record<string, JsonValue>>(isPlainObject, { error: 'a plain object of JSON-like values' })
+  .superRefine((config, ctx) => {
+    const found = firstNonJson(config, [], new Set());
+    if (found !== undefined) ctx.addIssue({ code: 'custom', message: found.expected, path: found.path });
+  });
+
+const placementSchema = z.strictObject(
   {
     model: nameSchema.optional(),
     endpoint: nameSchema.optional(),
-    config: z.record(z.string(), z.json(), { error: 'a plain object of JSON-like values' }).optional(),
+    config: configSchema.optional(),
   },
   { error: 'an object { model?, endpoint?, config? }' },
 );
@@ -49,7 +82,7 @@ export class Placement {
     const parsed = parseArgument(placementSchema, fields, 'Placement fields');
     this.model = parsed.model;
     this.endpoint = parsed.endpoint;
-    this.config = parsed.config === undefined ? undefined : deepFreeze(structuredClone(parsed.config) as Record<string, JsonValue>);
+    this.config = parsed.config === undefined ? undefined : deepFreeze(structuredClone(parsed.config));
     Object.freeze(this);
   }
 

@@ -5,7 +5,7 @@ import { secondsSchema } from '../validation/schemas';
 /** How retry delays grow with the attempt number. */
 export type Backoff = 'exponential' | 'linear' | 'constant';
 
-const retryOptionsSchema = z.object(
+const retryOptionsSchema = z.strictObject(
   {
     maxAttempts: z.number({ error: 'a whole number >= 1' }).int({ error: 'a whole number >= 1' }).min(1, { error: 'a whole number >= 1' }),
     backoff: z.enum(['exponential', 'linear', 'constant'], { error: 'one of "exponential", "linear", "constant"' }).optional(),

@@ -30,6 +30,10 @@ export interface FailureJSON {
   summary: string;
 }
 
+/** Failures whose `failedAt` / `attempts` were defaulted, not given: `fillMissing` may fill those. */
+const defaultedFailedAt = new WeakSet<Failure>();
+const defaultedAttempts = new WeakSet<Failure>();
+
 /**
  * Why and where a process failed: the error, the process, its placement and backend, timing, the
  * last checkpoint and the stack. Immutable.
@@ -68,21 +72,35 @@ export class Failure {
     this.checkpoint = fields.checkpoint;
     this.attempts = fields.attempts ?? 1;
     this.stack = fields.stack ?? error.stack;
+    if (fields.failedAt === undefined) defaultedFailedAt.add(this);
+    if (fields.attempts === undefined) defaultedAttempts.add(this);
     Object.freeze(this);
   }
 
   /** A copy with some fields replaced. */
   with(fields: FailureFields): Failure {
-    return new Failure(this.error, { ...this.fields(), ...fields });
+    return this.keepDefaults(new Failure(this.error, { ...this.fields(), ...fields }), fields);
   }
 
-  /** A copy where only the fields this failure does not have yet are filled in. */
+  /**
+   * A copy where only the fields this failure does not have yet are filled in. A defaulted
+   * `failedAt` (the wall clock at construction) or `attempts` (1) counts as missing.
+   */
   fillMissing(fields: FailureFields): Failure {
-    const own = this.fields();
-    const merged: Record<string, unknown> = { ...fields };
-    for (const [key, value] of Object.entries(own)) if (value !== undefined) merged[key] = value;
+    const own: Record<string, unknown> = { ...this.fields() };
+    if (defaultedFailedAt.has(this)) own['failedAt'] = undefined;
+    if (defaultedAttempts.has(this)) own['attempts'] = undefined;
+    const merged: Record<string, unknown> = { failedAt: this.failedAt, attempts: this.attempts };
+    for (const source of [fields, own]) for (const [key, value] of Object.entries(source)) if (value !== undefined) merged[key] = value;
     if (this.processName === 'unknown' && fields.processName !== undefined) merged['processName'] = fields.processName;
-    return new Failure(this.error, merged);
+    return this.keepDefaults(new Failure(this.error, merged), fields);
+  }
+
+  /** Marks `copy`'s `failedAt` / `attempts` as defaulted when they are still this failure's defaults. */
+  private keepDefaults(copy: Failure, given: FailureFields): Failure {
+    if (given.failedAt === undefined && defaultedFailedAt.has(this)) defaultedFailedAt.add(copy);
+    if (given.attempts === undefined && defaultedAttempts.has(this)) defaultedAttempts.add(copy);
+    return copy;
   }
 
   private fields(): FailureFields {

@@ -65,6 +65,9 @@ export function isProcess(candidate: unknown): candidate is Process {
   return typeof candidate === 'object' && candidate !== null && (candidate as { [processBrand]?: unknown })[processBrand] === true;
 }
 
+/** @internal On a copy (`optional()`, `withName`, `withInput`): the instance that was constructed. */
+const originOf: unique symbol = Symbol('stbass.processOrigin');
+
 function isPromiseLike(candidate: unknown): candidate is PromiseLike<unknown> {
   return typeof (candidate as { then?: unknown } | null | undefined)?.then === 'function';
 }
@@ -117,6 +120,8 @@ export abstract class ProcessBase<T = unknown> implements Process<T> {
         settle(ProcessResult.ok(parsed.data as T));
       };
 
+      // A bound input reaches the body when the caller's context carries none (direct `execute(ctx)`).
+      if (ctx.input === undefined && this.boundInput !== undefined) ctx[replaceInput](this.boundInput);
       if (this.input !== undefined) {
         const parsed = this.input.safeParse(ctx.input);
         if (!parsed.success) return fail(new ValidationError('input', this.name, readableIssues(parsed.error)));
@@ -124,7 +129,8 @@ export abstract class ProcessBase<T = unknown> implements Process<T> {
       }
       let output: unknown;
       try {
-        output = this.run(ctx);
+        // On a copy, `run` is called on the constructed instance: only it holds the #private fields.
+        output = this.run.call((this as { [originOf]?: ProcessBase<T> })[originOf] ?? this, ctx);
       } catch (error) {
         return fail(error);
       }
@@ -165,9 +171,15 @@ export abstract class ProcessBase<T = unknown> implements Process<T> {
     return this.copy({ boundInput: value });
   }
 
-  /** A shallow copy that keeps the subclass and its state, with some fields replaced. */
+  /**
+   * A shallow copy that keeps the subclass and its state, with some fields replaced. JS #private
+   * fields cannot be copied, so the copy remembers the constructed instance and runs `run` on it.
+   */
   protected copy(fields: Partial<Pick<ProcessBase<T>, 'name' | 'isOptional' | 'boundInput'>>): this {
-    return Object.assign(Object.create(Object.getPrototypeOf(this) as object) as this, this, fields);
+    const origin = (this as { [originOf]?: ProcessBase<T> })[originOf] ?? this;
+    const copy = Object.assign(Object.create(Object.getPrototypeOf(this) as object) as this, this, fields);
+    Object.defineProperty(copy, originOf, { value: origin });
+    return copy;
   }
 
   private failureFields(ctx: ProcessContext, startedAt: number): FailureFields {

@@ -1,9 +1,14 @@
 import { z } from 'zod';
 
+const concurrencyExpected = 'a whole number >= 1 or Infinity';
+
 /** A positive whole number or `Infinity`: the shape of every concurrency cap. */
 export const concurrencySchema = z.union(
-  [z.number().int().min(1), z.literal(Number.POSITIVE_INFINITY)],
-  { error: 'a whole number >= 1 or Infinity' },
+  [
+    z.number({ error: concurrencyExpected }).int({ error: concurrencyExpected }).min(1, { error: concurrencyExpected }),
+    z.literal(Number.POSITIVE_INFINITY),
+  ],
+  { error: concurrencyExpected },
 );
 
 /** A name that identifies something in a report: a non-empty string. */
