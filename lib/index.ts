@@ -7,7 +7,7 @@ export { Failure, type FailureFields, type FailureJSON } from './process/Failure
 export { ExecutionBackend, type Backend, type HealthAnswer } from './backends/ExecutionBackend';
 export { LocalBackend, type LocalBackendOptions } from './backends/LocalBackend';
 export { FailurePolicy, RetryPolicy, type Backoff, type RetryOptions } from './policy/FailurePolicy';
-export { PLACED_PAR, PAR, PlacedPar, type PlacedPair, type PlacedItem } from './par/PlacedPar';
+export { PLACED_PAR, PAR, PlacedPar, type PlacedPair, type PlacedItem, type ValueOfItem } from './par/PlacedPar';
 export type { PlacedParOptions } from './par/options';
 export { PARResult, type PAREntry, type PARReport } from './par/PARResult';
 export type { ParEvent, QueuedEvent, StartedEvent, PartialEvent, RetryingEvent, SettledEvent, DoneEvent, ProcessEventBase } from './par/events';
@@ -22,3 +22,4 @@ export {
   type CancelReason,
   type ValidationIssue,
 } from './errors';
+export { mapPlaced, type MapPlacedOptions } from './rx/mapPlaced';

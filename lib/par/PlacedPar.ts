@@ -4,7 +4,7 @@ import { Placement, UNSPECIFIED } from '../placement/Placement';
 import { type Process, isProcess, processBrand } from '../process/Process';
 import type { ProcessContext } from '../process/ProcessContext';
 import { ProcessResult } from '../process/ProcessResult';
-import { PlacedRun, type RunSink } from './engine';
+import { PlacedRun } from './engine';
 import type { ParEvent } from './events';
 import type { PARResult } from './PARResult';
 import { type PlacedParOptions, type ResolvedOptions, deadlineAt, resolveOptions } from './options';
@@ -15,7 +15,16 @@ export type PlacedPair<T = unknown> = readonly [Process<T>, Placement];
 /** What `PLACED_PAR` takes for each process: a pair, or a bare process on its own placement. */
 export type PlacedItem<T = unknown> = PlacedPair<T> | Process<T>;
 
-interface ResolvedPair<T> {
+/** The success value of a placed item: the union over a group's items is the group's value type. */
+export type ValueOfItem<Item> = Item extends readonly [Process<infer V>, Placement] ? V : Item extends Process<infer V> ? V : never;
+
+/** What a group reports to: its events (when someone listens) and its result. */
+interface GroupSink<T> {
+  readonly event?: (event: ParEvent<T>) => void;
+  readonly done: (result: PARResult<T>) => void;
+}
+
+export interface ResolvedPair<T> {
   readonly process: Process<T>;
   readonly placement: Placement;
 }
@@ -127,11 +136,18 @@ export class PlacedPar<T = unknown> extends Observable<ParEvent<T>> implements P
     );
   }
 
-  private startRun(sink: RunSink<T>, ctx: ProcessContext | undefined): () => void {
+  private startRun(sink: GroupSink<T>, ctx: ProcessContext | undefined): () => void {
     const { onFailure, registry, scheduler, deadline, parent } = this.#options;
-    const run = new PlacedRun<T>(
-      { policy: onFailure, registry, scheduler, parent: ctx?.processName ?? parent, deadlineAt: deadlineAt(deadline, scheduler, ctx?.deadline) },
-      sink,
+    const run: PlacedRun<T> = new PlacedRun<T>(
+      {
+        policy: onFailure,
+        registry,
+        scheduler,
+        parent: ctx?.processName ?? parent,
+        deadlineAt: deadlineAt(deadline, scheduler, ctx?.deadline),
+        retainSettled: true,
+      },
+      { event: sink.event, done: () => sink.done(run.result()) },
     );
     run.open();
     for (const { process, placement } of this.#pairs) run.add(process, placement);
@@ -152,8 +168,8 @@ function isPlainOptions(candidate: unknown): boolean {
   return typeof candidate === 'object' && candidate !== null && !Array.isArray(candidate) && !isProcess(candidate) && !(candidate instanceof Placement);
 }
 
-function resolvePair<T>(item: unknown, position: number, callee: string, bare: 'allowed' | 'only'): ResolvedPair<T> {
-  const argument = `${callee} argument ${position}`;
+/** Reads one item of a group (a pair, or a bare process on its own placement); a miss is a `UsageError` naming `argument`. */
+export function resolvePair<T>(item: unknown, argument: string, bare: 'allowed' | 'only'): ResolvedPair<T> {
   if (isProcess(item)) return { process: item as Process<T>, placement: item.placement ?? UNSPECIFIED };
   if (bare === 'only') throw new UsageError(argument, 'a Process', item);
   if (!Array.isArray(item) || item.length !== 2) throw new UsageError(argument, 'a [Process, Placement] pair or a Process', item);
@@ -171,7 +187,7 @@ function splitArguments(args: readonly unknown[]): { items: readonly unknown[]; 
 
 function buildGroup<T>(callee: string, args: readonly unknown[], bare: 'allowed' | 'only'): PlacedPar<T> {
   const { items, options } = splitArguments(args);
-  const pairs = items.map((item, index) => resolvePair<T>(item, index + 1, callee, bare));
+  const pairs = items.map((item, index) => resolvePair<T>(item, `${callee} argument ${index + 1}`, bare));
   const resolved = resolveOptions(options, `${callee} options`);
   return new PlacedPar<T>(pairs, resolved, callee);
 }
@@ -190,8 +206,10 @@ function buildGroup<T>(callee: string, args: readonly unknown[], bare: 'allowed'
  * ).run();
  * ```
  */
-export function PLACED_PAR<T = unknown>(...args: [...PlacedItem<T>[], PlacedParOptions] | PlacedItem<T>[]): PlacedPar<T> {
-  return buildGroup<T>('PLACED_PAR', args, 'allowed');
+export function PLACED_PAR<Items extends PlacedItem[]>(...items: Items): PlacedPar<ValueOfItem<Items[number]>>;
+export function PLACED_PAR<Items extends PlacedItem[]>(...args: [...Items, PlacedParOptions]): PlacedPar<ValueOfItem<Items[number]>>;
+export function PLACED_PAR(...args: unknown[]): PlacedPar {
+  return buildGroup('PLACED_PAR', args, 'allowed');
 }
 
 /**
@@ -202,6 +220,8 @@ export function PLACED_PAR<T = unknown>(...args: [...PlacedItem<T>[], PlacedParO
  * const result = await PAR(fetchNews, fetchWeather, { onFailure: FailurePolicy.COLLECT }).run();
  * ```
  */
-export function PAR<T = unknown>(...args: [...Process<T>[], PlacedParOptions] | Process<T>[]): PlacedPar<T> {
-  return buildGroup<T>('PAR', args, 'only');
+export function PAR<Items extends Process[]>(...processes: Items): PlacedPar<ValueOfItem<Items[number]>>;
+export function PAR<Items extends Process[]>(...args: [...Items, PlacedParOptions]): PlacedPar<ValueOfItem<Items[number]>>;
+export function PAR(...args: unknown[]): PlacedPar {
+  return buildGroup('PAR', args, 'only');
 }

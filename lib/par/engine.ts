@@ -20,13 +20,22 @@ export interface RunSettings {
   readonly parent: string | undefined;
   /** The group's deadline on the scheduler's clock (ms), if any. */
   readonly deadlineAt: number | undefined;
+  /**
+   * Keep every task for the final `PARResult` (a group), or forget each once it settles (a stream
+   * such as `mapPlaced`, which may run forever).
+   */
+  readonly retainSettled: boolean;
 }
 
 /** Where a run reports to. `event` is left out when nobody listens, so no event is built. */
 export interface RunSink<T> {
   readonly event?: (event: ParEvent<T>) => void;
-  readonly settled?: (task: PlacedTask<T>) => void;
-  readonly done: (result: PARResult<T>) => void;
+  /** A task settled (with `halting` true for the failure that halts the group). */
+  readonly settled?: (task: PlacedTask<T>, halting: boolean) => void;
+  /** HALT has cancelled every unsettled task because of `failure`. */
+  readonly halted?: (failure: Failure) => void;
+  /** Every task has settled and no more will be added. */
+  readonly done: () => void;
 }
 
 type TaskStatus = 'pending' | 'checking' | 'waiting' | 'running' | 'backoff' | 'closing' | 'settled';
@@ -39,6 +48,10 @@ export interface PlacedTask<T> {
   backend: Backend | undefined;
   status: TaskStatus;
   attempt: number;
+  /** When this task's deadline passes (ms on the scheduler's clock), if it has one. */
+  readonly deadlineAt: number | undefined;
+  /** The task's own deadline timer, when it has a deadline of its own (mapPlaced). */
+  deadlineTimer: Subscription | undefined;
   slots: BackendSlots | undefined;
   holdsSlot: boolean;
   waiter: SlotWaiter | undefined;
@@ -83,7 +96,12 @@ function isRetryable(error: Error): boolean {
  * reports events. Every per-process step is O(1); HALT and the deadline walk the group once.
  */
 export class PlacedRun<T> {
+  /** Every task, in order, for a group's result; empty when settled tasks are not retained. */
   readonly #tasks: PlacedTask<T>[] = [];
+  /** The unsettled tasks, when settled ones are not retained. */
+  readonly #live = new Set<PlacedTask<T>>();
+  #added = 0;
+  readonly #now: () => number;
   readonly #settings: RunSettings;
   readonly #sink: RunSink<T>;
   readonly #retry: RetryPolicy | undefined;
@@ -96,11 +114,15 @@ export class PlacedRun<T> {
   #deadlineTimer: Subscription | undefined;
   /** The error every task cancelled by HALT gets, naming the failed process. */
   #haltError: CancelledError | undefined;
+  /** True while HALT walks the group, so the run finishes only after `halted` was reported. */
+  #halting = false;
 
   constructor(settings: RunSettings, sink: RunSink<T>) {
     this.#settings = settings;
     this.#sink = sink;
     this.#retry = settings.policy instanceof RetryPolicy ? settings.policy : undefined;
+    const scheduler = settings.scheduler;
+    this.#now = () => scheduler.now();
   }
 
   /** Starts the deadline timer; call before adding tasks. */
@@ -112,15 +134,22 @@ export class PlacedRun<T> {
     else this.#deadlineTimer = scheduler.schedule(() => this.deadlineExceeded(), delay);
   }
 
-  /** Places one process; it starts at once if its backend has a free slot. */
-  add(process: Process<T>, placement: Placement): void {
+  /**
+   * Places one process; it starts at once if its backend has a free slot. `deadline` (seconds) is
+   * the task's own, counted from now; the group's deadline applies when it is earlier.
+   */
+  add(process: Process<T>, placement: Placement, deadline?: number): void {
+    const ownDeadlineAt = deadline === undefined ? undefined : this.#settings.scheduler.now() + deadline * 1000;
+    const groupDeadlineAt = this.#settings.deadlineAt;
     const task: PlacedTask<T> = {
-      index: this.#tasks.length,
+      index: this.#added,
       process,
       placement,
       backend: undefined,
       status: 'pending',
       attempt: 0,
+      deadlineAt: ownDeadlineAt === undefined ? groupDeadlineAt : groupDeadlineAt === undefined ? ownDeadlineAt : Math.min(ownDeadlineAt, groupDeadlineAt),
+      deadlineTimer: undefined,
       slots: undefined,
       holdsSlot: false,
       waiter: undefined,
@@ -130,7 +159,9 @@ export class PlacedRun<T> {
       startedAt: undefined,
       settledAt: undefined,
     };
-    this.#tasks.push(task);
+    this.#added += 1;
+    if (this.#settings.retainSettled) this.#tasks.push(task);
+    else this.#live.add(task);
     try {
       task.backend = this.#settings.registry.get(placement);
       task.slots = slotsFor(task.backend);
@@ -139,7 +170,12 @@ export class PlacedRun<T> {
       return;
     }
     if (this.#stopping !== undefined) this.settle(task, this.failed(task, this.stopError(task)));
-    else this.beginAttempt(task);
+    else {
+      if (ownDeadlineAt !== undefined && task.deadlineAt === ownDeadlineAt) {
+        task.deadlineTimer = this.#settings.scheduler.schedule(() => this.taskDeadlineExceeded(task), ownDeadlineAt - this.#settings.scheduler.now());
+      }
+      this.beginAttempt(task);
+    }
     this.drainSlots();
   }
 
@@ -156,7 +192,7 @@ export class PlacedRun<T> {
     this.#stopping ??= 'unsubscribed';
     this.#deadlineTimer?.unsubscribe();
     const error = new CancelledError(reason);
-    for (const task of this.#tasks) if (task.status !== 'settled') this.teardown(task, error);
+    for (const task of this.unsettled()) this.teardown(task, error);
     this.drainSlots();
   }
 
@@ -217,13 +253,13 @@ export class PlacedRun<T> {
 
   private start(task: PlacedTask<T>): void {
     task.holdsSlot = true;
-    const { scheduler, deadlineAt, parent } = this.#settings;
+    const { scheduler, parent } = this.#settings;
+    const deadlineAt = task.deadlineAt;
     const now = scheduler.now();
     if (this.#stopping !== undefined || (deadlineAt !== undefined && now >= deadlineAt)) {
       // The deadline timer may lag the clock under load: an attempt never starts past it.
-      this.#stopping ??= 'deadline';
       this.freeSlot(task);
-      this.settle(task, this.failed(task, this.stopError(task)));
+      this.settle(task, this.failed(task, this.#stopping === undefined ? this.deadlineError(task) : this.stopError(task)));
       return;
     }
     const backend = task.backend as Backend;
@@ -238,7 +274,7 @@ export class PlacedRun<T> {
       deadline: deadlineAt === undefined ? undefined : new Date(deadlineAt),
       attempt,
       input: task.process.boundInput,
-      now: () => scheduler.now(),
+      now: this.#now,
       onEmit: this.#sink.event === undefined ? undefined : (value) => this.partial(task, attempt, value),
     };
     const ctx = new RunContext(fields);
@@ -311,7 +347,8 @@ export class PlacedRun<T> {
 
   private scheduleRetry(task: PlacedTask<T>, failure: Failure): void {
     const retry = this.#retry as RetryPolicy;
-    const { scheduler, deadlineAt } = this.#settings;
+    const scheduler = this.#settings.scheduler;
+    const deadlineAt = task.deadlineAt;
     const delay = retry.delayFor(task.attempt - 1);
     if (deadlineAt !== undefined && scheduler.now() + delay * 1000 >= deadlineAt) {
       // The next attempt could not start before the deadline: the real failure is the better answer.
@@ -334,19 +371,36 @@ export class PlacedRun<T> {
     task.result = result;
     task.settledAt = this.#settings.scheduler.now();
     task.ctx = undefined;
+    task.deadlineTimer?.unsubscribe();
+    task.deadlineTimer = undefined;
     this.#settledCount += 1;
-    this.#sink.event?.({ type: 'settled', index: task.index, name: task.process.name, placement: task.placement, result });
-    this.#sink.settled?.(task);
+    if (!this.#settings.retainSettled) this.#live.delete(task);
     const failure = result.failureOrUndefined;
-    if (failure !== undefined && this.#settings.policy.kind === 'halt' && !task.process.isOptional && this.#stopping === undefined) this.halt(failure);
+    const halting = failure !== undefined && this.#settings.policy.kind === 'halt' && !task.process.isOptional && this.#stopping === undefined;
+    if (halting) this.#stopping = 'halt';
+    this.#sink.event?.({ type: 'settled', index: task.index, name: task.process.name, placement: task.placement, result });
+    this.#sink.settled?.(task, halting);
+    if (halting) this.halt(failure);
     this.finishIfComplete();
   }
 
   private halt(failure: Failure): void {
-    this.#stopping = 'halt';
     const error = new CancelledError('halt', { processName: failure.processName, error: failure.error });
     this.#haltError = error;
+    this.#halting = true;
     this.stopAll(() => error);
+    this.#halting = false;
+    // Told before the run is done, so a stream can end with the failure rather than complete.
+    this.#sink.halted?.(failure);
+  }
+
+  private taskDeadlineExceeded(task: PlacedTask<T>): void {
+    task.deadlineTimer = undefined;
+    if (task.status === 'settled' || task.status === 'closing' || this.#finished) return;
+    const error = this.deadlineError(task);
+    this.teardown(task, error);
+    this.settle(task, this.failed(task, error));
+    this.drainSlots();
   }
 
   private deadlineExceeded(): void {
@@ -359,8 +413,8 @@ export class PlacedRun<T> {
 
   /** Settles every unsettled task with its cancellation error: the one walk over the group. */
   private stopAll(errorFor: (task: PlacedTask<T>) => Error): void {
-    for (const task of this.#tasks) {
-      if (task.status === 'settled' || task.status === 'closing') continue;
+    for (const task of this.unsettled()) {
+      if (task.status === 'closing') continue;
       const error = errorFor(task);
       this.teardown(task, error);
       this.settle(task, this.failed(task, error));
@@ -370,6 +424,8 @@ export class PlacedRun<T> {
   /** Stops whatever the task is doing, without settling it: abort, unsubscribe, free or leave the slot queue. */
   private teardown(task: PlacedTask<T>, reason: Error): void {
     task.status = 'closing';
+    task.deadlineTimer?.unsubscribe();
+    task.deadlineTimer = undefined;
     task.waiter?.cancel();
     task.waiter = undefined;
     task.ctx?.abort(reason);
@@ -393,12 +449,22 @@ export class PlacedRun<T> {
     while (slotsToDrain.length > 0) (slotsToDrain.pop() as BackendSlots).drain();
   }
 
+  /** The unsettled tasks, in the order they were added (a snapshot: settling one does not disturb the walk). */
+  private unsettled(): PlacedTask<T>[] {
+    return this.#settings.retainSettled ? this.#tasks.filter((task) => task.status !== 'settled') : [...this.#live];
+  }
+
   private finishIfComplete(): void {
-    if (this.#finished || !this.#closed || this.#settledCount < this.#tasks.length) return;
+    if (this.#finished || this.#halting || !this.#closed || this.#settledCount < this.#added) return;
     this.#finished = true;
     this.#deadlineTimer?.unsubscribe();
     this.#deadlineTimer = undefined;
-    this.#sink.done(new PARResult(this.#tasks.map((task) => this.entry(task))));
+    this.#sink.done();
+  }
+
+  /** The group's result: one entry per task in declaration order (only when settled tasks are retained). */
+  result(): PARResult<T> {
+    return new PARResult(this.#tasks.map((task) => this.entry(task)));
   }
 
   private entry(task: PlacedTask<T>): PAREntry<T> {
@@ -420,7 +486,7 @@ export class PlacedRun<T> {
 
   private deadlineError(task: PlacedTask<T>): DeadlineExceededError {
     const phase = task.status === 'running' ? 'running' : 'waiting';
-    return new DeadlineExceededError(new Date(this.#settings.deadlineAt ?? this.#settings.scheduler.now()), phase, task.process.name);
+    return new DeadlineExceededError(new Date(task.deadlineAt ?? this.#settings.scheduler.now()), phase, task.process.name);
   }
 
   private unavailable(task: PlacedTask<T>, detail: string, cause?: unknown): BackendUnavailableError {
