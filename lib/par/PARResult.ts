@@ -17,6 +17,28 @@ export interface PAREntry<T = unknown> {
   readonly settledAt: Date;
 }
 
+/** @internal A `PAREntry` that keeps its times as numbers and makes a `Date` only when one is read. */
+export class SettledEntry<T> implements PAREntry<T> {
+  constructor(
+    readonly index: number,
+    readonly name: string,
+    readonly placement: Placement,
+    readonly backend: string | undefined,
+    readonly result: ProcessResult<T>,
+    readonly attempts: number,
+    private readonly startedAtMs: number | undefined,
+    private readonly settledAtMs: number,
+  ) {}
+
+  get startedAt(): Date | undefined {
+    return this.startedAtMs === undefined ? undefined : new Date(this.startedAtMs);
+  }
+
+  get settledAt(): Date {
+    return new Date(this.settledAtMs);
+  }
+}
+
 /** Counts and failure types of a run, for logs and dashboards. */
 export interface PARReport {
   readonly total: number;

@@ -4,12 +4,13 @@ import { BackendUnavailableError, CancelledError, DeadlineExceededError, Invalid
 import type { BackendRegistry } from '../placement/BackendRegistry';
 import type { Placement } from '../placement/Placement';
 import type { Failure } from '../process/Failure';
-import type { Process } from '../process/Process';
+import { LocalBackend } from '../backends/LocalBackend';
+import { type Process, type ProcessBase, runInline } from '../process/Process';
 import { ProcessContext, type ProcessContextFields } from '../process/ProcessContext';
 import { ProcessResult } from '../process/ProcessResult';
 import { type FailurePolicy, RetryPolicy } from '../policy/FailurePolicy';
 import type { ParEvent } from './events';
-import { PARResult, type PAREntry } from './PARResult';
+import { PARResult, type PAREntry, SettledEntry } from './PARResult';
 import { type BackendSlots, type SlotWaiter, slotsFor } from './slots';
 
 /** How a run is configured once its options are validated. */
@@ -48,6 +49,8 @@ export interface PlacedTask<T> {
   backend: Backend | undefined;
   status: TaskStatus;
   attempt: number;
+  /** The backend is the plain LocalBackend and the process can run inline (see `ProcessBase[runInline]`). */
+  inline: boolean;
   /** When this task's deadline passes (ms on the scheduler's clock), if it has one. */
   readonly deadlineAt: number | undefined;
   /** The task's own deadline timer, when it has a deadline of its own (mapPlaced). */
@@ -102,6 +105,8 @@ export class PlacedRun<T> {
   readonly #live = new Set<PlacedTask<T>>();
   #added = 0;
   readonly #now: () => number;
+  /** The group's deadline as the one `Date` every context of the run shares. */
+  readonly #groupDeadline: Date | undefined;
   readonly #settings: RunSettings;
   readonly #sink: RunSink<T>;
   readonly #retry: RetryPolicy | undefined;
@@ -123,6 +128,7 @@ export class PlacedRun<T> {
     this.#retry = settings.policy instanceof RetryPolicy ? settings.policy : undefined;
     const scheduler = settings.scheduler;
     this.#now = () => scheduler.now();
+    this.#groupDeadline = settings.deadlineAt === undefined ? undefined : new Date(settings.deadlineAt);
   }
 
   /** Starts the deadline timer; call before adding tasks. */
@@ -148,6 +154,7 @@ export class PlacedRun<T> {
       backend: undefined,
       status: 'pending',
       attempt: 0,
+      inline: false,
       deadlineAt: ownDeadlineAt === undefined ? groupDeadlineAt : groupDeadlineAt === undefined ? ownDeadlineAt : Math.min(ownDeadlineAt, groupDeadlineAt),
       deadlineTimer: undefined,
       slots: undefined,
@@ -165,6 +172,7 @@ export class PlacedRun<T> {
     try {
       task.backend = this.#settings.registry.get(placement);
       task.slots = slotsFor(task.backend);
+      task.inline = task.backend.execute === LocalBackend.prototype.execute && runInline in process;
     } catch (error) {
       this.settle(task, this.failed(task, toError(error)));
       return;
@@ -271,7 +279,7 @@ export class PlacedRun<T> {
       placement: task.placement,
       backend: backend.name,
       parent,
-      deadline: deadlineAt === undefined ? undefined : new Date(deadlineAt),
+      deadline: deadlineAt === undefined ? undefined : deadlineAt === this.#settings.deadlineAt ? this.#groupDeadline : new Date(deadlineAt),
       attempt,
       input: task.process.boundInput,
       now: this.#now,
@@ -281,6 +289,16 @@ export class PlacedRun<T> {
     task.ctx = ctx;
     this.#sink.event?.({ type: 'started', index: task.index, name: task.process.name, placement: task.placement, backend: backend.name, attempt });
 
+    if (task.inline) {
+      // The LocalBackend's execute is process.execute$(ctx): run the body directly, without the Observable.
+      let ended = false;
+      const body = (task.process as unknown as ProcessBase<T>)[runInline](ctx, (result) => {
+        ended = true;
+        this.attemptEnded(task, attempt, result);
+      });
+      if (!ended && body !== undefined && task.status === 'running' && task.attempt === attempt) task.pending = body;
+      return;
+    }
     let output: ObservableInput<ProcessResult>;
     try {
       output = backend.execute(task.process, ctx);
@@ -468,16 +486,7 @@ export class PlacedRun<T> {
   }
 
   private entry(task: PlacedTask<T>): PAREntry<T> {
-    return {
-      index: task.index,
-      name: task.process.name,
-      placement: task.placement,
-      backend: task.backend?.name,
-      result: task.result as ProcessResult<T>,
-      attempts: task.attempt,
-      startedAt: task.startedAt === undefined ? undefined : new Date(task.startedAt),
-      settledAt: new Date(task.settledAt ?? this.#settings.scheduler.now()),
-    };
+    return new SettledEntry(task.index, task.process.name, task.placement, task.backend?.name, task.result as ProcessResult<T>, task.attempt, task.startedAt, task.settledAt ?? this.#settings.scheduler.now());
   }
 
   private stopError(task: PlacedTask<T>): Error {

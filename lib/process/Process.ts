@@ -1,10 +1,13 @@
-import { Observable, firstValueFrom, isObservable } from 'rxjs';
+import { Observable, type Unsubscribable, firstValueFrom, isObservable } from 'rxjs';
 import type { z } from 'zod';
 import { InvalidResultError, UsageError, ValidationError } from '../errors';
 import { Placement } from '../placement/Placement';
 import { readableIssues } from '../validation/parse';
 import type { FailureFields } from './Failure';
 import { type ProcessContext, replaceInput } from './ProcessContext';
+
+/** @internal The key of `ProcessBase`'s inline runner (see `ProcessBase[runInline]`). */
+export const runInline: unique symbol = Symbol('stbass.runInline');
 import { ProcessResult } from './ProcessResult';
 
 /** What a process body may return: a result, a promise of one, or an Observable whose last emission is one. */
@@ -104,55 +107,84 @@ export abstract class ProcessBase<T = unknown> implements Process<T> {
   abstract run(ctx: ProcessContext): ProcessOutput<T>;
 
   execute$(ctx: ProcessContext): Observable<ProcessResult<T>> {
-    return new Observable<ProcessResult<T>>((subscriber) => {
-      const startedAt = ctx.now();
-      const settle = (result: ProcessResult<T>): void => {
+    return new Observable<ProcessResult<T>>((subscriber) =>
+      this[runInline](ctx, (result) => {
         subscriber.next(result);
         subscriber.complete();
-      };
-      const fail = (error: unknown): void => settle(ProcessResult.fail<T>(error, this.failureFields(ctx, startedAt)));
-      const finish = (produced: unknown): void => {
-        if (!(produced instanceof ProcessResult)) return fail(new InvalidResultError(produced));
-        if (produced.isFail) return settle((produced as ProcessResult<T>).withFailureFields(this.failureFields(ctx, startedAt)));
-        if (this.output === undefined) return settle(produced as ProcessResult<T>);
-        const parsed = this.output.safeParse(produced.value);
-        if (!parsed.success) return fail(new ValidationError('output', this.name, readableIssues(parsed.error)));
-        settle(ProcessResult.ok(parsed.data as T));
-      };
+      }),
+    );
+  }
 
-      // A bound input reaches the body when the caller's context carries none (direct `execute(ctx)`).
-      if (ctx.input === undefined && this.boundInput !== undefined) ctx[replaceInput](this.boundInput);
-      if (this.input !== undefined) {
-        const parsed = this.input.safeParse(ctx.input);
-        if (!parsed.success) return fail(new ValidationError('input', this.name, readableIssues(parsed.error)));
-        ctx[replaceInput](parsed.data);
+  /**
+   * @internal Runs the body once and calls `settle` exactly once with its result, synchronously when
+   * the body is; returns the body's subscription when it is an Observable. `execute$` wraps this;
+   * the engine calls it directly for in-process backends, saving an Observable per process.
+   */
+  [runInline](ctx: ProcessContext, settle: (result: ProcessResult<T>) => void): Unsubscribable | undefined {
+    const startedAt = ctx.now();
+    const fail = (error: unknown): void => settle(ProcessResult.fail<T>(error, this.failureFields(ctx, startedAt)));
+    const finish = (produced: unknown): void => {
+      if (!(produced instanceof ProcessResult)) return fail(new InvalidResultError(produced));
+      if (produced.isFail) return settle((produced as ProcessResult<T>).withFailureFields(this.failureFields(ctx, startedAt)));
+      if (this.output === undefined) return settle(produced as ProcessResult<T>);
+      const parsed = this.output.safeParse(produced.value);
+      if (!parsed.success) return fail(new ValidationError('output', this.name, readableIssues(parsed.error)));
+      settle(ProcessResult.ok(parsed.data as T));
+    };
+
+    // A bound input reaches the body when the caller's context carries none (direct `execute(ctx)`).
+    if (ctx.input === undefined && this.boundInput !== undefined) ctx[replaceInput](this.boundInput);
+    if (this.input !== undefined) {
+      const parsed = this.input.safeParse(ctx.input);
+      if (!parsed.success) {
+        fail(new ValidationError('input', this.name, readableIssues(parsed.error)));
+        return undefined;
       }
-      let output: unknown;
-      try {
-        // On a copy, `run` is called on the constructed instance: only it holds the #private fields.
-        output = this.run.call((this as { [originOf]?: ProcessBase<T> })[originOf] ?? this, ctx);
-      } catch (error) {
-        return fail(error);
-      }
-      if (output instanceof ProcessResult) return finish(output);
-      if (isObservable(output)) {
-        let last: unknown;
-        let emitted = false;
-        return output.subscribe({
-          next: (value) => {
-            last = value;
-            emitted = true;
-          },
-          error: fail,
-          complete: () => (emitted ? finish(last) : fail(new InvalidResultError(undefined, 'the process\'s Observable completed without emitting; it'))),
-        });
-      }
-      if (isPromiseLike(output)) {
-        output.then(finish, fail);
-        return;
-      }
+      ctx[replaceInput](parsed.data);
+    }
+    let output: unknown;
+    try {
+      // On a copy, `run` is called on the constructed instance: only it holds the #private fields.
+      output = this.run.call((this as { [originOf]?: ProcessBase<T> })[originOf] ?? this, ctx);
+    } catch (error) {
+      fail(error);
+      return undefined;
+    }
+    if (isPromiseLike(output) && !isObservable(output)) {
+      output.then(finish, fail);
+      return undefined;
+    }
+    if (!isObservable(output)) {
       finish(output);
+      return undefined;
+    }
+    // The result is handed on once the body's subscription is torn down, so its finalizers have run
+    // first; a subscription torn down by the caller (cancellation) hands nothing on.
+    let last: unknown;
+    let emitted = false;
+    let ended: 'completed' | 'errored' | undefined;
+    let error: unknown;
+    const subscription = output.subscribe({
+      next: (value) => {
+        last = value;
+        emitted = true;
+      },
+      error: (thrown: unknown) => {
+        error = thrown;
+        ended = 'errored';
+      },
+      complete: () => {
+        ended = 'completed';
+      },
     });
+    subscription.add(() => {
+      if (ended === 'errored') fail(error);
+      else if (ended === 'completed') {
+        if (emitted) finish(last);
+        else fail(new InvalidResultError(undefined, "the process's Observable completed without emitting; it"));
+      }
+    });
+    return subscription;
   }
 
   execute(ctx: ProcessContext): Promise<ProcessResult<T>> {

@@ -47,28 +47,47 @@ const neverAborted = new AbortController().signal;
  * ```
  */
 export class ProcessContext<Input = unknown> {
-  readonly processName: string;
-  readonly placement: Placement;
-  readonly backend: string | undefined;
-  readonly parent: string | undefined;
-  readonly deadline: Date | undefined;
-  readonly attempt: number;
-  #input: Input;
+  // Only the fields object is kept (getters read it): a run keeps one context per process in flight.
   readonly #fields: ProcessContextFields;
+  #input: Input;
   #processId: string | undefined;
   #checkpoint: unknown;
   #hasCheckpoint = false;
 
   constructor(fields: ProcessContextFields) {
     this.#fields = fields;
-    this.processName = fields.processName;
-    this.placement = fields.placement ?? UNSPECIFIED;
-    this.backend = fields.backend;
-    this.parent = fields.parent;
-    this.deadline = fields.deadline;
-    this.attempt = fields.attempt ?? 1;
     this.#input = fields.input as Input;
     this.#processId = fields.processId;
+  }
+
+  /** The process's name. */
+  get processName(): string {
+    return this.#fields.processName;
+  }
+
+  /** Where the process runs (the unspecified placement when none was given). */
+  get placement(): Placement {
+    return this.#fields.placement ?? UNSPECIFIED;
+  }
+
+  /** The name of the backend that runs it. */
+  get backend(): string | undefined {
+    return this.#fields.backend;
+  }
+
+  /** The name of the enclosing group or process, if any. */
+  get parent(): string | undefined {
+    return this.#fields.parent;
+  }
+
+  /** When the group's deadline passes, if it has one. */
+  get deadline(): Date | undefined {
+    return this.#fields.deadline;
+  }
+
+  /** Which attempt this is, from 1. */
+  get attempt(): number {
+    return this.#fields.attempt ?? 1;
   }
 
   /** The bound input, validated against the process's `input` schema (after its transforms). */
