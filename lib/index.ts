@@ -3,6 +3,7 @@ export { BackendRegistry, defaultRegistry, type BackendRegistryOptions } from '.
 export { Process, ProcessBase, isProcess, type ProcessDefinition, type ProcessFactory, type ProcessOutput, type RunFunction, type Schema } from './process/Process';
 export { ProcessContext, type ProcessContextFields } from './process/ProcessContext';
 export { ProcessResult } from './process/ProcessResult';
+export type { TokenUsage } from './process/usage';
 export { Failure, type FailureFields, type FailureJSON } from './process/Failure';
 export { ExecutionBackend, type Backend, type HealthAnswer } from './backends/ExecutionBackend';
 export { LocalBackend, type LocalBackendOptions } from './backends/LocalBackend';

@@ -1,6 +1,7 @@
 import type { Placement } from '../placement/Placement';
 import type { Failure } from '../process/Failure';
 import type { ProcessResult } from '../process/ProcessResult';
+import { type TokenUsage, addUsage } from '../process/usage';
 
 /** What happened to one pair of a group. */
 export interface PAREntry<T = unknown> {
@@ -12,6 +13,8 @@ export interface PAREntry<T = unknown> {
   readonly result: ProcessResult<T>;
   /** How many attempts started (0 when it never ran). */
   readonly attempts: number;
+  /** Tokens spent on models over every attempt, when the process recorded any (`ctx.recordUsage`). */
+  readonly usage: TokenUsage | undefined;
   /** When the first attempt started, if one did. */
   readonly startedAt: Date | undefined;
   readonly settledAt: Date;
@@ -26,6 +29,7 @@ export class SettledEntry<T> implements PAREntry<T> {
     readonly backend: string | undefined,
     readonly result: ProcessResult<T>,
     readonly attempts: number,
+    readonly usage: TokenUsage | undefined,
     private readonly startedAtMs: number | undefined,
     private readonly settledAtMs: number,
   ) {}
@@ -48,6 +52,8 @@ export interface PARReport {
   readonly failureRate: number;
   /** How many failures each error name had, e.g. `{ CancelledError: 2, Error: 1 }`. */
   readonly failureTypes: Readonly<Record<string, number>>;
+  /** Tokens spent by the whole group, when any process recorded usage. */
+  readonly usage?: TokenUsage;
 }
 
 /**
@@ -103,12 +109,14 @@ export class PARResult<T = unknown> {
     const failureTypes: Record<string, number> = {};
     for (const failure of failures) failureTypes[failure.error.name] = (failureTypes[failure.error.name] ?? 0) + 1;
     const total = this.results.length;
+    const usage = this.entries.reduce<TokenUsage | undefined>((sum, entry) => addUsage(sum, entry.usage), undefined);
     return {
       total,
       succeeded: total - failures.length,
       failed: failures.length,
       failureRate: total === 0 ? 0 : failures.length / total,
       failureTypes,
+      ...(usage === undefined ? {} : { usage }),
     };
   }
 }

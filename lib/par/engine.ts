@@ -9,6 +9,7 @@ import { type Process, type ProcessBase, runInline } from '../process/Process';
 import { ProcessContext, type ProcessContextFields } from '../process/ProcessContext';
 import { ProcessResult } from '../process/ProcessResult';
 import { type FailurePolicy, RetryPolicy } from '../policy/FailurePolicy';
+import { type TokenUsage, addUsage } from '../process/usage';
 import type { ParEvent } from './events';
 import { PARResult, type PAREntry, SettledEntry } from './PARResult';
 import { type BackendSlots, type SlotWaiter, slotsFor } from './slots';
@@ -64,6 +65,8 @@ export interface PlacedTask<T> {
   result: ProcessResult<T> | undefined;
   startedAt: number | undefined;
   settledAt: number | undefined;
+  /** Tokens recorded by the attempts that have ended. */
+  usage: TokenUsage | undefined;
 }
 
 /** The context the engine gives a process: its AbortController is made only if the signal is read. */
@@ -165,6 +168,7 @@ export class PlacedRun<T> {
       result: undefined,
       startedAt: undefined,
       settledAt: undefined,
+      usage: undefined,
     };
     this.#added += 1;
     if (this.#settings.retainSettled) this.#tasks.push(task);
@@ -347,6 +351,7 @@ export class PlacedRun<T> {
   private attemptEnded(task: PlacedTask<T>, attempt: number, outcome: unknown): void {
     if (task.status !== 'running' || task.attempt !== attempt) return; // cancelled, or a stale attempt
     task.pending = undefined;
+    task.usage = addUsage(task.usage, task.ctx?.usage);
     this.freeSlot(task);
     const backendName = (task.backend as Backend).name;
     const result =
@@ -441,6 +446,8 @@ export class PlacedRun<T> {
 
   /** Stops whatever the task is doing, without settling it: abort, unsubscribe, free or leave the slot queue. */
   private teardown(task: PlacedTask<T>, reason: Error): void {
+    // A running attempt's usage is counted here; an ended one's was counted when it ended.
+    if (task.status === 'running') task.usage = addUsage(task.usage, task.ctx?.usage);
     task.status = 'closing';
     task.deadlineTimer?.unsubscribe();
     task.deadlineTimer = undefined;
@@ -486,7 +493,7 @@ export class PlacedRun<T> {
   }
 
   private entry(task: PlacedTask<T>): PAREntry<T> {
-    return new SettledEntry(task.index, task.process.name, task.placement, task.backend?.name, task.result as ProcessResult<T>, task.attempt, task.startedAt, task.settledAt ?? this.#settings.scheduler.now());
+    return new SettledEntry(task.index, task.process.name, task.placement, task.backend?.name, task.result as ProcessResult<T>, task.attempt, task.usage, task.startedAt, task.settledAt ?? this.#settings.scheduler.now());
   }
 
   private stopError(task: PlacedTask<T>): Error {

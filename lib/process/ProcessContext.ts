@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { UsageError } from '../errors';
 import { UNSPECIFIED, type Placement } from '../placement/Placement';
+import { type TokenUsage, addUsage } from './usage';
 
 /** What a `ProcessContext` is built from; only `processName` is required. */
 export interface ProcessContextFields {
@@ -53,6 +55,7 @@ export class ProcessContext<Input = unknown> {
   #processId: string | undefined;
   #checkpoint: unknown;
   #hasCheckpoint = false;
+  #usage: TokenUsage | undefined;
 
   constructor(fields: ProcessContextFields) {
     this.#fields = fields;
@@ -119,6 +122,23 @@ export class ProcessContext<Input = unknown> {
   checkpoint(value: unknown): void {
     this.#checkpoint = value;
     this.#hasCheckpoint = true;
+  }
+
+  /**
+   * Adds tokens spent on a model to this execution's usage; a run sums it over attempts into the
+   * pair's `PAREntry.usage`. Model backends call it for you.
+   */
+  recordUsage(usage: TokenUsage): void {
+    const valid = (count: unknown): boolean => typeof count === 'number' && Number.isFinite(count) && count >= 0;
+    if (typeof usage !== 'object' || usage === null || !valid(usage.inputTokens) || !valid(usage.outputTokens)) {
+      throw new UsageError('recordUsage(usage)', 'an object { inputTokens, outputTokens } of finite numbers >= 0', usage);
+    }
+    this.#usage = addUsage(this.#usage, { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens });
+  }
+
+  /** The tokens recorded so far in this execution, or `undefined` when none were. */
+  get usage(): TokenUsage | undefined {
+    return this.#usage;
   }
 
   /** The last value given to `checkpoint`, or `undefined`. */

@@ -72,3 +72,18 @@ describe('SPEC 5 events$ follows the per-process grammar and ends with done', ()
     });
   });
 });
+
+describe('token usage recorded by processes lands in the entries and the report', () => {
+  test('summed over attempts', async () => {
+    const spender = Process('spender', (ctx) => {
+      ctx.recordUsage({ inputTokens: 10, outputTokens: 1 });
+      if (ctx.attempt === 1) throw new Error('retry me');
+      ctx.recordUsage({ inputTokens: 5, outputTokens: 2 });
+      return ProcessResult.ok('done');
+    });
+    const run = await PLACED_PAR(spender, Process('idle', () => ProcessResult.ok(0)), { onFailure: FailurePolicy.retry({ maxAttempts: 2, baseDelay: 0 }) }).run();
+    expect(run.entries[0]?.usage).toEqual({ inputTokens: 25, outputTokens: 4 });
+    expect(run.entries[1]?.usage).toBeUndefined();
+    expect(run.report().usage).toEqual({ inputTokens: 25, outputTokens: 4 });
+  });
+});
