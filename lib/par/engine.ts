@@ -92,8 +92,19 @@ function isPromiseLike(candidate: unknown): candidate is PromiseLike<unknown> {
   return typeof (candidate as { then?: unknown } | null | undefined)?.then === 'function';
 }
 
+/**
+ * Whether a retry policy may run a failed process again: not after a cancellation or a deadline
+ * miss, nor when the error says it is permanent (`error.retryable === false`, e.g. an HTTP 401).
+ */
 function isRetryable(error: Error): boolean {
-  return !(error instanceof CancelledError || error instanceof DeadlineExceededError);
+  if (error instanceof CancelledError || error instanceof DeadlineExceededError) return false;
+  return (error as { retryable?: unknown }).retryable !== false;
+}
+
+/** The wait an error asks for before a retry (`error.retryAfter`, seconds, e.g. from HTTP 429), or 0. */
+function retryAfterOf(error: Error): number {
+  const retryAfter = (error as { retryAfter?: unknown }).retryAfter;
+  return typeof retryAfter === 'number' && Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 0;
 }
 
 /**
@@ -372,7 +383,7 @@ export class PlacedRun<T> {
     const retry = this.#retry as RetryPolicy;
     const scheduler = this.#settings.scheduler;
     const deadlineAt = task.deadlineAt;
-    const delay = retry.delayFor(task.attempt - 1);
+    const delay = Math.max(retry.delayFor(task.attempt - 1), retryAfterOf(failure.error));
     if (deadlineAt !== undefined && scheduler.now() + delay * 1000 >= deadlineAt) {
       // The next attempt could not start before the deadline: the real failure is the better answer.
       this.settle(task, ProcessResult.fail<T>(failure));

@@ -60,7 +60,9 @@ export abstract class FailurePolicy {
 
 /**
  * Retries a failed process up to `maxAttempts` runs in all, waiting `delayFor(attempt)` seconds
- * between runs; the group collects.
+ * between runs; the group collects. An error may shape its retry: `retryable: false` makes it final
+ * (a bad request will not get better), and `retryAfter` (seconds) lengthens the wait (a 429's
+ * `retry-after`). Cancellations and deadline misses are never retried.
  *
  * @example
  * ```ts

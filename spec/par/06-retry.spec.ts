@@ -92,3 +92,34 @@ describe('SPEC 5.6 retry runs a failed process again after delayFor(attempt)', (
     });
   });
 });
+
+describe('SPEC 5.6 errors shape their retry', () => {
+  test('an error marked retryable: false is final', async () => {
+    let runs = 0;
+    const unauthorized = Process('unauthorized', () => {
+      runs += 1;
+      throw Object.assign(new Error('401: check the API key'), { retryable: false });
+    });
+    const result = await PLACED_PAR(unauthorized, { onFailure: FailurePolicy.retry({ maxAttempts: 5, baseDelay: 0 }) }).run();
+    expect(runs).toBe(1);
+    expect(result.failures[0]?.attempts).toBe(1);
+  });
+
+  test('in virtual time: retryAfter (seconds) lengthens the wait beyond delayFor', () => {
+    const scheduler = marbleScheduler();
+    scheduler.run(({ cold, expectObservable }) => {
+      const limited = Process('limited', (ctx) =>
+        ctx.attempt === 1 ? cold<ProcessResult>('-#', undefined, Object.assign(new Error('429'), { retryAfter: 0.005 })) : cold('-(r|)', { r: ProcessResult.ok('ok') }),
+      );
+      const group = PLACED_PAR(limited, { scheduler, onFailure: FailurePolicy.retry({ maxAttempts: 2, backoff: 'constant', baseDelay: 0.001 }) });
+      // Fails at 1, waits 5 (not 1), second attempt starts at 6 and succeeds at 7.
+      expectObservable(group.events$.pipe(map(eventCode))).toBe('ab----c(de|)', {
+        a: 'started:limited#1',
+        b: 'retrying:limited#2',
+        c: 'started:limited#2',
+        d: 'settled:limited:ok',
+        e: 'done:ok',
+      });
+    });
+  });
+});
