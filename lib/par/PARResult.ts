@@ -14,7 +14,7 @@ export interface PAREntry<T = unknown> {
   /** How many attempts started (0 when it never ran). */
   readonly attempts: number;
   /** Tokens spent on models over every attempt, when the process recorded any (`ctx.recordUsage`). */
-  readonly usage: TokenUsage | undefined;
+  readonly usage?: TokenUsage | undefined;
   /** When the first attempt started, if one did. */
   readonly startedAt: Date | undefined;
   readonly settledAt: Date;
