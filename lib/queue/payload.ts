@@ -1,0 +1,32 @@
+import { z } from 'zod';
+
+/**
+ * What crosses the wire to a worker: the process's name (never its code), its input, its
+ * placement, when its deadline passes, which attempt this is, and who is waiting for it.
+ */
+export const jobPayloadSchema = z.object({
+  processName: z.string().min(1),
+  input: z.json().optional(),
+  placement: z.object({ model: z.string().optional(), endpoint: z.string().optional(), config: z.record(z.string(), z.json()).optional() }),
+  /** Epoch milliseconds, or null without a deadline. */
+  deadline: z.number().nullable(),
+  attempt: z.number().int().min(1),
+  /** The caller's liveness key suffix: a worker abandons the job when the caller is gone. */
+  callerId: z.string().min(1),
+});
+
+/** A job's payload. */
+export type JobPayload = z.infer<typeof jobPayloadSchema>;
+
+const remoteErrorSchema = z.object({ name: z.string(), message: z.string(), stack: z.string().optional() });
+
+const usageSchema = z.object({ inputTokens: z.number().min(0), outputTokens: z.number().min(0) });
+
+/** What a worker returns: the value, or the error that failed the process, with its last checkpoint. */
+export const jobOutcomeSchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), value: z.json().optional(), usage: usageSchema.optional() }),
+  z.object({ ok: z.literal(false), error: remoteErrorSchema, checkpoint: z.json().optional(), usage: usageSchema.optional() }),
+]);
+
+/** A job's outcome. */
+export type JobOutcome = z.infer<typeof jobOutcomeSchema>;

@@ -1,0 +1,204 @@
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { CancelledError, DeadlineExceededError, UsageError } from '../errors';
+import { type JsonValue, Placement } from '../placement/Placement';
+import { type Process, isProcess } from '../process/Process';
+import { ProcessContext } from '../process/ProcessContext';
+import { parseArgument } from '../validation/parse';
+import { nameSchema } from '../validation/schemas';
+import { type RedisConnection, closeRedis, connectionSchema, openRedis, stbassKeys } from './connection';
+import { type JobOutcome, jobPayloadSchema } from './payload';
+
+const workerOptionsSchema = z.strictObject(
+  {
+    connection: connectionSchema,
+    queue: nameSchema,
+    processes: z.unknown(),
+    concurrency: z.number({ error: 'a whole number >= 1' }).int().min(1).optional(),
+    prefix: nameSchema.optional(),
+    lockDuration: z.number({ error: 'a number of seconds > 0' }).gt(0).optional(),
+    stalledInterval: z.number({ error: 'a number of seconds > 0' }).gt(0).optional(),
+    callerCheckInterval: z.number({ error: 'a number of seconds > 0' }).gt(0).optional(),
+  },
+  { error: 'an options object { connection, queue, processes, concurrency?, ... }' },
+);
+
+/** Options of `startWorker`. */
+export interface WorkerOptions {
+  /** Where Redis is: a URL or ioredis options (the callers' Redis). */
+  readonly connection: RedisConnection;
+  /** The BullMQ queue to consume: `gpu` serves placements on `queue:gpu`. */
+  readonly queue: string;
+  /** The processes this worker runs, by name: an array, or an object whose values are processes. Nothing else ever runs. */
+  readonly processes: readonly Process[] | Readonly<Record<string, Process>>;
+  /** Jobs run at once by this worker (default 1). */
+  readonly concurrency?: number;
+  /** The key prefix, as the callers' (default `bull`). */
+  readonly prefix?: string;
+  /** Seconds a job's lock lasts without renewal; a worker that dies mid-job loses it after this (default 30, BullMQ's). */
+  readonly lockDuration?: number;
+  /** Seconds between BullMQ's checks for stalled jobs (default 30, BullMQ's). */
+  readonly stalledInterval?: number;
+  /** Seconds between checks that a running job's caller is still there (default 5). */
+  readonly callerCheckInterval?: number;
+}
+
+/** A running worker. */
+export interface RunningWorker {
+  /** The BullMQ worker, for its events and metrics. */
+  readonly worker: Worker;
+  /** The names of the processes it runs. */
+  readonly processNames: readonly string[];
+  /** Stops taking jobs, lets running ones finish (or `force` cancels them), and disconnects. */
+  close(force?: boolean): Promise<void>;
+}
+
+function registryOf(processes: unknown): Map<string, Process> {
+  const list = Array.isArray(processes) ? (processes as unknown[]) : typeof processes === 'object' && processes !== null ? Object.values(processes) : undefined;
+  if (list === undefined || list.length === 0) throw new UsageError('startWorker options.processes', 'a non-empty array or object of processes', processes);
+  const registry = new Map<string, Process>();
+  list.forEach((process, index) => {
+    if (!isProcess(process)) throw new UsageError(`startWorker options.processes[${index}]`, 'a Process', process);
+    registry.set(process.name, process);
+  });
+  return registry;
+}
+
+/** Turns a value into JSON-safe data, or says why it cannot cross the wire. */
+function toWire(value: unknown, what: string): { ok: true; value: unknown } | { ok: false; message: string } {
+  try {
+    const text = JSON.stringify(value);
+    return { ok: true, value: text === undefined ? undefined : (JSON.parse(text) as unknown) };
+  } catch (error) {
+    return { ok: false, message: `${what} cannot be serialised to JSON: ${(error as Error).message}` };
+  }
+}
+
+/**
+ * Starts a worker that consumes a BullMQ queue and runs the processes registered with it by name:
+ * a job naming an unknown process fails at once (no code travels in a job). It validates the input
+ * against the process's schema, never starts a job whose deadline passed, aborts `ctx.signal` when
+ * the caller cancels or is gone, and sends `ctx.emit` values back as partial results.
+ *
+ * @example
+ * ```ts
+ * const worker = await startWorker({ connection: 'redis://127.0.0.1:6379', queue: 'embeddings', processes: [embedder], concurrency: 4 });
+ * process.on('SIGTERM', () => void worker.close());
+ * ```
+ */
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const parsed = parseArgument(workerOptionsSchema, options, 'startWorker options');
+  const registry = registryOf(parsed.processes);
+  const queueName = parsed.queue;
+  const prefix = parsed.prefix ?? 'bull';
+  const keys = stbassKeys(prefix);
+  const known = [...registry.keys()].join(', ');
+  const callerCheckInterval = (parsed.callerCheckInterval ?? 5) * 1000;
+  const redis: Redis = openRedis(options.connection);
+  const subscriber: Redis = redis.duplicate();
+
+  const processJob = async (job: Job, _token?: string, signal?: AbortSignal): Promise<JobOutcome> => {
+    const payloadCheck = jobPayloadSchema.safeParse(job.data);
+    if (!payloadCheck.success) throw new UnrecoverableError(`invalid job payload on queue "${queueName}": ${payloadCheck.error.message}`);
+    const payload = payloadCheck.data;
+    const process = registry.get(payload.processName);
+    if (process === undefined) throw new UnrecoverableError(`unknown process "${payload.processName}" on queue "${queueName}"; this worker runs: ${known}`);
+    if (payload.deadline !== null && Date.now() >= payload.deadline) throw new UnrecoverableError(`the deadline (${new Date(payload.deadline).toISOString()}) passed before the job started`);
+    const [cancelled, callerAlive] = await Promise.all([redis.exists(keys.cancelled(job.id ?? '')), redis.exists(keys.caller(payload.callerId))]);
+    if (cancelled === 1) throw new UnrecoverableError('cancelled by the caller before it started');
+    if (callerAlive === 0) throw new UnrecoverableError('the caller is gone (its heartbeat expired) before the job started');
+
+    const controller = new AbortController();
+    const abort = (reason: Error): void => {
+      if (!controller.signal.aborted) controller.abort(reason);
+    };
+    signal?.addEventListener('abort', () => abort(new CancelledError('unsubscribed')), { once: true });
+    const timers: NodeJS.Timeout[] = [];
+    if (payload.deadline !== null) {
+      const deadline = new Date(payload.deadline);
+      timers.push(setTimeout(() => abort(new DeadlineExceededError(deadline, 'running', process.name)), payload.deadline - Date.now()));
+    }
+    timers.push(
+      setInterval(() => {
+        redis.exists(keys.caller(payload.callerId)).then(
+          (alive) => alive === 0 && abort(new CancelledError('unsubscribed')),
+          () => undefined,
+        );
+      }, callerCheckInterval),
+    );
+
+    // Partials go out in order, and all of them before the job completes.
+    let partials: Promise<unknown> = Promise.resolve();
+    let sequence = 0;
+    const ctx = new ProcessContext({
+      processName: process.name,
+      processId: job.id,
+      placement: new Placement(payload.placement),
+      backend: `queue:${queueName}`,
+      deadline: payload.deadline === null ? undefined : new Date(payload.deadline),
+      attempt: payload.attempt,
+      input: payload.input,
+      signal: controller.signal,
+      onEmit: (value) => {
+        const wire = toWire(value, 'a partial result');
+        const seq = (sequence += 1);
+        partials = partials.then(() => job.updateProgress({ seq, value: wire.ok ? wire.value : wire.message })).catch(() => undefined);
+      },
+    });
+    try {
+      const result = await process.execute(ctx);
+      await partials;
+      if (controller.signal.aborted) throw new UnrecoverableError(`cancelled: ${(controller.signal.reason as Error).message}`);
+      const usage = ctx.usage === undefined ? {} : { usage: { inputTokens: ctx.usage.inputTokens, outputTokens: ctx.usage.outputTokens } };
+      if (result.isOk) {
+        const wire = toWire(result.value, `the value of process "${process.name}"`);
+        if (wire.ok) return { ok: true, value: wire.value as JsonValue, ...usage };
+        return { ok: false, error: { name: 'SerializationError', message: wire.message }, ...usage };
+      }
+      const failure = result.failure;
+      const checkpoint = toWire(failure.checkpoint, 'the checkpoint');
+      return {
+        ok: false,
+        error: { name: failure.error.name, message: failure.error.message, ...(failure.stack === undefined ? {} : { stack: failure.stack }) },
+        ...(checkpoint.ok && checkpoint.value !== undefined ? { checkpoint: checkpoint.value as JsonValue } : {}),
+        ...usage,
+      };
+    } finally {
+      for (const timer of timers) clearTimeout(timer);
+    }
+  };
+
+  const worker = new Worker(queueName, processJob, {
+    connection: redis,
+    prefix,
+    concurrency: parsed.concurrency ?? 1,
+    ...(parsed.lockDuration === undefined ? {} : { lockDuration: parsed.lockDuration * 1000 }),
+    ...(parsed.stalledInterval === undefined ? {} : { stalledInterval: parsed.stalledInterval * 1000 }),
+  });
+  worker.on('error', () => undefined);
+
+  // The cross-worker half of cancellation: a caller announces the job id; the worker running it
+  // aborts it through BullMQ's own (process-local) cancel, which aborts the processor's signal.
+  await subscriber.subscribe(keys.cancelChannel);
+  subscriber.on('message', (_channel: string, message: string) => {
+    try {
+      const { queue, jobId } = JSON.parse(message) as { queue?: string; jobId?: string };
+      if (queue === queueName && typeof jobId === 'string') worker.cancelJob(jobId, 'cancelled by the caller');
+    } catch {
+      // Not ours: ignore.
+    }
+  });
+  await worker.waitUntilReady();
+
+  return {
+    worker,
+    processNames: [...registry.keys()],
+    async close(force = false) {
+      if (force) worker.cancelAllJobs('the worker is closing');
+      await worker.close(force);
+      await closeRedis(subscriber);
+      await closeRedis(redis);
+    },
+  };
+}
