@@ -56,7 +56,7 @@ export class PlacedPar<T = unknown> extends Observable<ParEvent<T>> implements P
   /** @internal Use `PLACED_PAR` or `PAR`. */
   constructor(pairs: readonly ResolvedPair<T>[], options: ResolvedOptions, name: string) {
     super(function (this: Observable<ParEvent<T>>, subscriber: Subscriber<ParEvent<T>>) {
-      return (this as PlacedPar<T>).subscribeRun(subscriber, true, undefined);
+      return (this as PlacedPar<T>).subscribeEvents(subscriber);
     });
     this.#pairs = pairs;
     this.#options = options;
@@ -70,7 +70,7 @@ export class PlacedPar<T = unknown> extends Observable<ParEvent<T>> implements P
 
   /** Every event of a run, ending with `done`; never errors because of what a process did. */
   get events$(): Observable<ParEvent<T>> {
-    return new Observable<ParEvent<T>>((subscriber) => this.subscribeRun(subscriber, true, undefined));
+    return new Observable<ParEvent<T>>((subscriber) => this.subscribeEvents(subscriber));
   }
 
   /** The group's result: one emission, then completion. */
@@ -120,19 +120,19 @@ export class PlacedPar<T = unknown> extends Observable<ParEvent<T>> implements P
 
   private copy(fields: Partial<Pick<PlacedPar<T>, 'name' | 'isOptional'>>): PlacedPar<T> {
     const copy = new PlacedPar<T>(this.#pairs, this.#options, fields.name ?? this.name);
-    return fields.isOptional === true ? Object.assign(copy, { isOptional: true }) : Object.assign(copy, { isOptional: this.isOptional });
+    return Object.assign(copy, { isOptional: fields.isOptional ?? this.isOptional });
   }
 
-  private subscribeRun(subscriber: Subscriber<ParEvent<T>>, events: boolean, ctx: ProcessContext | undefined): () => void {
+  private subscribeEvents(subscriber: Subscriber<ParEvent<T>>): () => void {
     return this.startRun(
       {
-        event: events ? (event) => subscriber.next(event) : undefined,
+        event: (event) => subscriber.next(event),
         done: (result) => {
           subscriber.next({ type: 'done', result });
           subscriber.complete();
         },
       },
-      ctx,
+      undefined,
     );
   }
 
