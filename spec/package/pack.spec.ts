@@ -168,7 +168,7 @@ describe('the packed package', () => {
     mkdirSync(consumer);
 
     await run('npm', ['run', 'build'], root);
-    const packed = JSON.parse(await run('npm', ['pack', '--json', '--pack-destination', tmp], root)) as Array<{
+    const packed = JSON.parse(await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], root)) as Array<{
       filename: string;
       files: Array<{ path: string }>;
     }>;
