@@ -18,6 +18,8 @@ import { fileURLToPath } from 'node:url';
 const ENTRY_POINTS = [
   { subpath: '.', source: 'index' },
   { subpath: './placement', source: 'placement' },
+  { subpath: './testing', source: 'testing' },
+  { subpath: './queue', source: 'queue' },
 ];
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
