@@ -7,6 +7,7 @@ import { ProcessResult } from '../process/ProcessResult';
 import { PlacedRun } from './engine';
 import type { ParEvent } from './events';
 import type { PARResult } from './PARResult';
+import { isPlainObject } from '../validation/parse';
 import { type PlacedParOptions, type ResolvedOptions, deadlineAt, resolveOptions } from './options';
 
 /** A process paired with where it runs. */
@@ -164,8 +165,9 @@ function groupOutcome<T>(result: PARResult<T>, name: string): ProcessResult<T[]>
   return ProcessResult.fail(cause?.error ?? new Error(`group "${name}" failed`), { checkpoint: { failures: failures.map((failure) => failure.summary) } });
 }
 
+/** The options are the last argument when it is a plain object (a process, a pair or a Date is not). */
 function isPlainOptions(candidate: unknown): boolean {
-  return typeof candidate === 'object' && candidate !== null && !Array.isArray(candidate) && !isProcess(candidate) && !(candidate instanceof Placement);
+  return isPlainObject(candidate) && !isProcess(candidate);
 }
 
 /** Reads one item of a group (a pair, or a bare process on its own placement); a miss is a `UsageError` naming `argument`. */

@@ -12,6 +12,7 @@ import { type FailurePolicy, RetryPolicy } from '../policy/FailurePolicy';
 import { type TokenUsage, addUsage } from '../process/usage';
 import type { ParEvent } from './events';
 import { PARResult, type PAREntry, SettledEntry } from './PARResult';
+import { scheduleAfter } from './scheduleAfter';
 import { type BackendSlots, type SlotWaiter, slotsFor } from './slots';
 
 /** How a run is configured once its options are validated. */
@@ -151,7 +152,7 @@ export class PlacedRun<T> {
     if (deadlineAt === undefined) return;
     const delay = deadlineAt - scheduler.now();
     if (delay <= 0) this.#stopping = 'deadline';
-    else this.#deadlineTimer = scheduler.schedule(() => this.deadlineExceeded(), delay);
+    else this.#deadlineTimer = scheduleAfter(scheduler, delay, () => this.deadlineExceeded());
   }
 
   /**
@@ -195,7 +196,7 @@ export class PlacedRun<T> {
     if (this.#stopping !== undefined) this.settle(task, this.failed(task, this.stopError(task)));
     else {
       if (ownDeadlineAt !== undefined && task.deadlineAt === ownDeadlineAt) {
-        task.deadlineTimer = this.#settings.scheduler.schedule(() => this.taskDeadlineExceeded(task), ownDeadlineAt - this.#settings.scheduler.now());
+        task.deadlineTimer = scheduleAfter(this.#settings.scheduler, ownDeadlineAt - this.#settings.scheduler.now(), () => this.taskDeadlineExceeded(task));
       }
       this.beginAttempt(task);
     }
@@ -279,10 +280,17 @@ export class PlacedRun<T> {
     const { scheduler, parent } = this.#settings;
     const deadlineAt = task.deadlineAt;
     const now = scheduler.now();
-    if (this.#stopping !== undefined || (deadlineAt !== undefined && now >= deadlineAt)) {
-      // The deadline timer may lag the clock under load: an attempt never starts past it.
+    if (this.#stopping !== undefined) {
       this.freeSlot(task);
-      this.settle(task, this.failed(task, this.#stopping === undefined ? this.deadlineError(task) : this.stopError(task)));
+      this.settle(task, this.failed(task, this.stopError(task)));
+      return;
+    }
+    if (deadlineAt !== undefined && now >= deadlineAt) {
+      // The deadline timer lags the clock (a busy event loop, or another run's timer for the same
+      // instant came first): an attempt never starts past it, and the deadline is missed as a whole.
+      this.freeSlot(task);
+      if (deadlineAt === this.#settings.deadlineAt) this.deadlineExceeded();
+      else this.taskDeadlineExceeded(task);
       return;
     }
     const backend = task.backend as Backend;
@@ -303,6 +311,8 @@ export class PlacedRun<T> {
     const ctx = new RunContext(fields);
     task.ctx = ctx;
     this.#sink.event?.({ type: 'started', index: task.index, name: task.process.name, placement: task.placement, backend: backend.name, attempt });
+    // A consumer may have unsubscribed (or a HALT come) in reaction to that event.
+    if (!this.isCurrent(task, attempt)) return;
 
     if (task.inline) {
       // The LocalBackend's execute is process.execute$(ctx): run the body directly, without the Observable.
@@ -311,7 +321,7 @@ export class PlacedRun<T> {
         ended = true;
         this.attemptEnded(task, attempt, result);
       });
-      if (!ended && body !== undefined && task.status === 'running' && task.attempt === attempt) task.pending = body;
+      if (!ended && body !== undefined) this.holdAttempt(task, attempt, body);
       return;
     }
     let output: ObservableInput<ProcessResult>;
@@ -348,10 +358,23 @@ export class PlacedRun<T> {
       this.attemptEnded(task, attempt, this.failedNow(error instanceof TypeError ? new InvalidResultError(output, `backend "${backend.name}"`) : error));
       return;
     }
-    if (task.status === 'running' && task.attempt === attempt) task.pending = subscription;
+    this.holdAttempt(task, attempt, subscription);
     subscription.add(() => {
       if (outcome !== undefined || emitted) this.attemptEnded(task, attempt, outcome);
     });
+  }
+
+  private isCurrent(task: PlacedTask<T>, attempt: number): boolean {
+    return task.status === 'running' && task.attempt === attempt;
+  }
+
+  /**
+   * Keeps a running attempt's subscription for cancellation, or ends it at once when the attempt
+   * was cancelled while it was being subscribed (a partial the consumer reacted to, say).
+   */
+  private holdAttempt(task: PlacedTask<T>, attempt: number, subscription: Unsubscribable): void {
+    if (this.isCurrent(task, attempt)) task.pending = subscription;
+    else subscription.unsubscribe();
   }
 
   private partial(task: PlacedTask<T>, attempt: number, value: unknown): void {
@@ -390,14 +413,15 @@ export class PlacedRun<T> {
       return;
     }
     task.status = 'backoff';
-    this.#sink.event?.({ type: 'retrying', index: task.index, name: task.process.name, placement: task.placement, attempt: task.attempt + 1, delay, failure });
-    task.pending = scheduler.schedule(() => {
+    // Scheduled before it is announced, so a consumer that unsubscribes on the event cancels it.
+    task.pending = scheduleAfter(scheduler, delay * 1000, () => {
       task.pending = undefined;
       if (task.status !== 'backoff') return;
       task.status = 'pending';
       this.beginAttempt(task);
       this.drainSlots();
-    }, delay * 1000);
+    });
+    this.#sink.event?.({ type: 'retrying', index: task.index, name: task.process.name, placement: task.placement, attempt: task.attempt + 1, delay, failure });
   }
 
   private settle(task: PlacedTask<T>, result: ProcessResult<T>): void {

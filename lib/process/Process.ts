@@ -2,7 +2,7 @@ import { Observable, type Unsubscribable, firstValueFrom, isObservable } from 'r
 import type { z } from 'zod';
 import { InvalidResultError, UsageError, ValidationError } from '../errors';
 import { Placement } from '../placement/Placement';
-import { readableIssues } from '../validation/parse';
+import { isPlainObject, readableIssues } from '../validation/parse';
 import type { FailureFields } from './Failure';
 import { type ProcessContext, replaceInput } from './ProcessContext';
 
@@ -94,6 +94,7 @@ export abstract class ProcessBase<T = unknown> implements Process<T> {
   readonly boundInput: unknown = undefined;
 
   constructor(definition: ProcessDefinition<T> = {}) {
+    checkDefinitionKeys(definition);
     this.name = checkName(definition.name ?? new.target.name, 'Process definition.name');
     if (definition.placement !== undefined && !(definition.placement instanceof Placement)) {
       throw new UsageError('Process definition.placement', 'a Placement', definition.placement);
@@ -229,6 +230,15 @@ export abstract class ProcessBase<T = unknown> implements Process<T> {
   }
 }
 Object.defineProperty(ProcessBase.prototype, processBrand, { value: true });
+
+const definitionKeys = ['name', 'placement', 'input', 'output'];
+
+/** A typo in a definition (`placment`) must not silently drop the field. */
+function checkDefinitionKeys(definition: object): void {
+  if (!isPlainObject(definition)) throw new UsageError('Process definition', 'a plain object { name?, placement?, input?, output? }', definition);
+  const unknown = Object.keys(definition).find((key) => !definitionKeys.includes(key));
+  if (unknown !== undefined) throw new UsageError(`Process definition.${unknown}`, `one of the known keys (${definitionKeys.join(', ')})`, definition[unknown]);
+}
 
 function checkSchema(schema: unknown, argument: string): Schema | undefined {
   if (schema === undefined) return undefined;

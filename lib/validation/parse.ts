@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { UsageError, type ValidationIssue } from '../errors';
 
 type Path = readonly PropertyKey[];
@@ -21,17 +21,34 @@ function joinPath(path: Path): string {
  * failing field's path), what was expected (the schema's message) and what was received.
  */
 export function parseArgument<S extends z.ZodType>(schema: S, value: unknown, argument: string): z.output<S> {
+  if (isStrictObjectSchema(schema) && typeof value === 'object' && value !== null && !isPlainObject(value)) {
+    // zod takes any object (a Date, a Map, a class instance) for an object without keys: an options
+    // object must be a plain one, or a misplaced argument would pass as empty options.
+    const known = Object.keys(schema.shape).join(', ');
+    throw new UsageError(argument, `a plain object { ${known} }`, value);
+  }
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   if (issue === undefined) throw new UsageError(argument, 'a valid value', value);
   if (issue.code === 'unrecognized_keys') {
     // Name the unknown key and list the known ones: a typo'd option must be easy to spot.
-    const known = 'shape' in schema ? Object.keys((schema as unknown as { shape: object }).shape).join(', ') : 'the documented keys';
+    const known = schema instanceof z.ZodObject ? Object.keys(schema.shape).join(', ') : 'the documented keys';
     const key = issue.keys[0] ?? '?';
     return failAt(argument, [...issue.path, key], `one of the known options (${known})`, valueAt(value, [...issue.path, key]));
   }
   return failAt(argument, issue.path, issue.message, valueAt(value, issue.path));
+}
+
+/** Whether `value` is an object literal (or has no prototype). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+function isStrictObjectSchema(schema: z.ZodType): schema is z.ZodObject {
+  return schema instanceof z.ZodObject && schema.def.catchall instanceof z.ZodNever;
 }
 
 function failAt(argument: string, path: Path, expected: string, received: unknown): never {
