@@ -18,6 +18,8 @@ export class UsageError extends TypeError {
   readonly expected: string;
   /** A description of what came instead. */
   readonly received: string;
+  /** A wrong call stays wrong: a retry policy never runs it again. */
+  readonly retryable = false;
 
   constructor(argument: string, expected: string, received: unknown, options?: { receivedText?: string }) {
     const receivedText = options?.receivedText ?? describeValue(received);
@@ -155,6 +157,8 @@ export class ValidationError extends Error {
   readonly target: 'input' | 'output';
   /** The problems found, each with its field path. */
   readonly issues: readonly ValidationIssue[];
+  /** The same input fails the same way: a retry policy never runs it again. */
+  readonly retryable = false;
 
   constructor(target: 'input' | 'output', processName: string, issues: readonly ValidationIssue[]) {
     const listed = issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');

@@ -40,11 +40,14 @@ export function parseArgument<S extends z.ZodType>(schema: S, value: unknown, ar
   return failAt(argument, issue.path, issue.message, valueAt(value, issue.path));
 }
 
-/** Whether `value` is an object literal (or has no prototype). */
+/**
+ * Whether `value` is an object literal (or has no prototype). Its prototype is checked by shape, not
+ * identity, so an object from another realm (a vm context, jest's sandbox, structuredClone there) counts.
+ */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false;
   const prototype: unknown = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
+  return prototype === null || Object.getPrototypeOf(prototype) === null;
 }
 
 function isStrictObjectSchema(schema: z.ZodType): schema is z.ZodObject {

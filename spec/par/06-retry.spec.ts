@@ -1,4 +1,5 @@
 import { map } from 'rxjs';
+import { z } from 'zod';
 import { CancelledError, DeadlineExceededError, FailurePolicy, PLACED_PAR, Process, ProcessResult } from '../../lib';
 import { eventCode, marbleScheduler } from '../support/helpers';
 
@@ -121,5 +122,19 @@ describe('SPEC 5.6 errors shape their retry', () => {
         e: 'done:ok',
       });
     });
+  });
+});
+
+describe('SPEC 5.6 usage and validation errors are final', () => {
+  test('a process whose input fails its schema runs once under retry', async () => {
+    let runs = 0;
+    const typed = Process({ name: 'typed', input: z.object({ query: z.string() }) }, () => {
+      runs += 1;
+      return ProcessResult.ok('never');
+    });
+    const result = await PLACED_PAR(typed.withInput({ query: 42 }), { onFailure: FailurePolicy.retry({ maxAttempts: 3, baseDelay: 0 }) }).run();
+    expect(runs).toBe(0);
+    expect(result.failures[0]?.attempts).toBe(1);
+    expect(result.failures[0]?.error.name).toBe('ValidationError');
   });
 });
