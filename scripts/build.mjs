@@ -19,6 +19,7 @@ const ENTRY_POINTS = [
   { subpath: '.', source: 'index' },
   { subpath: './placement', source: 'placement' },
   { subpath: './testing', source: 'testing' },
+  { subpath: './models', source: 'models' },
   { subpath: './queue', source: 'queue' },
 ];
 

@@ -1,0 +1,103 @@
+import { FailurePolicy, PLACED_PAR, Placement, Process, ProcessResult, UsageError } from '../../lib';
+import { ModelUsageError, anthropicConfigSchema, modelOf, openAICompatibleConfigSchema } from '../../lib/models';
+import { ModelApiServer } from '../fixtures/modelApiServer';
+import { PROVIDERS, placementOn, registryWith } from '../fixtures/modelProviders';
+
+const ANTHROPIC_KEYS = 'maxTokens, stop, effort, serviceTier, userId';
+const OPENAI_KEYS = 'temperature, maxTokens, maxCompletionTokens, topP, topK, stop, seed, frequencyPenalty, presencePenalty, reasoningEffort, dimensions';
+const retry = FailurePolicy.retry({ maxAttempts: 3, baseDelay: 0.01 });
+
+describe.each(PROVIDERS)('$label validates placement.config with its own schema before any request', (provider) => {
+  let server: ModelApiServer;
+  const validKeys = provider.api === 'anthropic' ? ANTHROPIC_KEYS : OPENAI_KEYS;
+  const writer = Process('writer', async (ctx) => ProcessResult.ok(await modelOf(ctx).generate('Go')));
+
+  beforeAll(async () => {
+    server = await ModelApiServer.start();
+  });
+  afterEach(() => server.reset());
+  afterAll(() => server.close());
+
+  async function failureFor(placement: Placement, process = writer) {
+    const result = await PLACED_PAR([process, placement], { registry: registryWith(provider, provider.backend(server)), onFailure: retry }).run();
+    const failure = result.failures[0];
+    if (failure === undefined) throw new Error('expected a failure');
+    return failure;
+  }
+
+  test('an unknown key fails that pair with a UsageError naming it and listing the valid keys, once, with no request', async () => {
+    const failure = await failureFor(placementOn(provider, 'writer', { temprature: 0.7 }));
+    expect(failure.error).toBeInstanceOf(UsageError);
+    expect(failure.error).toBeInstanceOf(ModelUsageError);
+    expect(failure.error.message).toBe(`placement.config.temprature: expected one of the known options (${validKeys}), received the number 0.7`);
+    expect(failure.placement?.config).toEqual({ temprature: 0.7 });
+    expect(failure.attempts).toBe(1);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  test('a mistyped value names the key and what it takes', async () => {
+    const failure = await failureFor(placementOn(provider, 'writer', { maxTokens: 'lots' }));
+    expect(failure.error.message).toBe('placement.config.maxTokens: expected a whole number of tokens >= 1, received the string "lots"');
+    expect(server.requests).toHaveLength(0);
+  });
+
+  test('each backend has its own keys: a key of the other API is unknown here', async () => {
+    const otherKey = provider.api === 'anthropic' ? 'temperature' : 'effort';
+    const failure = await failureFor(placementOn(provider, 'writer', { [otherKey]: provider.api === 'anthropic' ? 0.2 : 'low' }));
+    expect(failure.error.message).toContain(`placement.config.${otherKey}: expected one of the known options (${validKeys})`);
+  });
+
+  test('a per-call override is checked the same way, and the call fails before it is sent', async () => {
+    let thrown: unknown;
+    const careless = Process('careless', async (ctx) => {
+      try {
+        await modelOf(ctx).generate({ prompt: 'Go', maxTokenz: 5 } as never);
+      } catch (error) {
+        thrown = error;
+      }
+      return ProcessResult.ok('caught');
+    });
+    await PLACED_PAR([careless, placementOn(provider, 'writer')], { registry: registryWith(provider, provider.backend(server)) }).run();
+    expect(thrown).toBeInstanceOf(ModelUsageError);
+    expect((thrown as Error).message).toBe(`request.maxTokenz: expected one of the known options (${validKeys}, system, prompt, messages), received the number 5`);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  test('a request needs a prompt or messages, one of them', async () => {
+    const empty = Process('empty', async (ctx) => ProcessResult.ok(await modelOf(ctx).generate({ system: 'Hi' } as never)));
+    const failure = await failureFor(placementOn(provider, 'writer'), empty);
+    expect(failure.error.message).toBe('request: expected a request with either `prompt` or `messages` (one of them, not both), received an object with keys { system }');
+    const badRole = Process('bad-role', async (ctx) => ProcessResult.ok(await modelOf(ctx).generate({ messages: [{ role: 'system', content: 'x' }] } as never)));
+    expect((await failureFor(placementOn(provider, 'writer'), badRole)).error.message).toBe('request.messages[0].role: expected the role "user" or "assistant", received the string "system"');
+    expect(server.requests).toHaveLength(0);
+  });
+
+  test('a placement without a model uses the backend\'s model option, and fails clearly without one', async () => {
+    const failure = await failureFor(new Placement({ endpoint: provider.endpoint }));
+    expect(failure.error).toBeInstanceOf(ModelUsageError);
+    expect(failure.error.message).toBe(`placement.model: expected a model name (or give new ${provider.label}({ model }) a default), received a placement without one (endpoint=${provider.endpoint})`);
+
+    const backend = provider.backend(server, { model: 'house-model' });
+    const result = await PLACED_PAR([writer, new Placement({ endpoint: provider.endpoint })], { registry: registryWith(provider, backend) }).run();
+    expect(result.isOk).toBe(true);
+    expect(server.requests[0]?.model).toBe('house-model');
+  });
+
+  test('the backend options are checked when it is built: an unknown option, a bad default config', () => {
+    expect(() => provider.backend(server, { concurency: 2 } as never)).toThrow(
+      `${provider.label} options.concurency: expected one of the known options (name, apiKey, baseURL, model, concurrency, timeout, config), received the number 2`,
+    );
+    expect(() => provider.backend(server, { config: { maxTokens: 0 } })).toThrow(`${provider.label} options.config.maxTokens: expected a whole number of tokens >= 1, received the number 0`);
+    expect(() => provider.backend(server, { baseURL: 'ftp://example.com' })).toThrow(`${provider.label} options.baseURL: expected an http(s) URL, received the string "ftp://example.com"`);
+    expect(() => provider.backend(server, { timeout: 0 })).toThrow(UsageError);
+  });
+});
+
+describe('the config schemas', () => {
+  test('are exported, for a program to check its own placements', () => {
+    expect(anthropicConfigSchema.safeParse({ effort: 'max', maxTokens: 10 }).success).toBe(true);
+    expect(anthropicConfigSchema.safeParse({ temperature: 0.2 }).success).toBe(false);
+    expect(openAICompatibleConfigSchema.safeParse({ temperature: 3 }).success).toBe(false);
+    expect(openAICompatibleConfigSchema.safeParse({ temperature: 0.7, topK: 40 }).success).toBe(true);
+  });
+});
