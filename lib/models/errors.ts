@@ -90,11 +90,9 @@ export class ModelStreamError extends ModelError {}
 /**
  * A model backend was used wrongly: an unknown or mistyped `placement.config` key or request
  * option, a request with neither `prompt` nor `messages`, `modelOf(ctx)` outside a model backend.
- * A `UsageError`, and final: a retry would fail the same way.
+ * A `UsageError`, and so final: a retry would fail the same way.
  */
 export class ModelUsageError extends UsageError {
-  readonly retryable = false;
-
   /** The same error as a `ModelUsageError`. */
   static from(error: UsageError): ModelUsageError {
     return new ModelUsageError(error.argument, error.expected, undefined, { receivedText: error.received });
