@@ -1,6 +1,6 @@
 import { Observable, finalize } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { type Backend, type ParEvent, type Process, type ProcessContext, type ProcessResult } from '../../lib';
+import { type Backend, type Process, type ProcessContext, type ProcessResult } from '../../lib';
 
 /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -46,18 +46,5 @@ export function marbleScheduler(): TestScheduler {
   return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 }
 
-/** A compact, marble-friendly name for an event: `started:a`, `settled:b:CancelledError`, `done:ok`. */
-export function eventCode(event: ParEvent): string {
-  switch (event.type) {
-    case 'done':
-      return `done:${event.result.isOk ? 'ok' : 'fail'}`;
-    case 'settled':
-      return `settled:${event.name}:${event.result.isOk ? 'ok' : event.result.failure.error.name}`;
-    case 'started':
-      return `started:${event.name}#${event.attempt}`;
-    case 'retrying':
-      return `retrying:${event.name}#${event.attempt}`;
-    default:
-      return `${event.type}:${event.name}`;
-  }
-}
+/** The compact event names the marble tests use (the same helper users get from `stbass/testing`). */
+export { eventCode } from '../../lib/testing';
