@@ -23,6 +23,8 @@ export type ValueOfItem<Item> = Item extends readonly [Process<infer V>, Placeme
 interface GroupSink<T> {
   readonly event?: (event: ParEvent<T>) => void;
   readonly done: (result: PARResult<T>) => void;
+  /** Whether the consumer has left (during the synchronous start, e.g. `take(1)` on the first event). */
+  readonly closed: () => boolean;
 }
 
 export interface ResolvedPair<T> {
@@ -77,7 +79,7 @@ export class PlacedPar<T = unknown> extends Observable<ParEvent<T>> implements P
   /** The group's result: one emission, then completion. */
   get result$(): Observable<PARResult<T>> {
     return new Observable<PARResult<T>>((subscriber) =>
-      this.startRun({ done: (result) => (subscriber.next(result), subscriber.complete()) }, undefined),
+      this.startRun({ done: (result) => (subscriber.next(result), subscriber.complete()), closed: () => subscriber.closed }, undefined),
     );
   }
 
@@ -95,6 +97,7 @@ export class PlacedPar<T = unknown> extends Observable<ParEvent<T>> implements P
             subscriber.next(groupOutcome(result, this.name));
             subscriber.complete();
           },
+          closed: () => subscriber.closed,
         },
         ctx,
       ),
@@ -132,6 +135,7 @@ export class PlacedPar<T = unknown> extends Observable<ParEvent<T>> implements P
           subscriber.next({ type: 'done', result });
           subscriber.complete();
         },
+        closed: () => subscriber.closed,
       },
       undefined,
     );
@@ -151,7 +155,11 @@ export class PlacedPar<T = unknown> extends Observable<ParEvent<T>> implements P
       { event: sink.event, done: () => sink.done(run.result()) },
     );
     run.open();
-    for (const { process, placement } of this.#pairs) run.add(process, placement);
+    for (const { process, placement } of this.#pairs) {
+      // A consumer that left on an early event needs no more processes started.
+      if (sink.closed()) break;
+      run.add(process, placement);
+    }
     run.close();
     return () => run.dispose();
   }

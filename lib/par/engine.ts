@@ -453,6 +453,7 @@ export class PlacedRun<T> {
   }
 
   private taskDeadlineExceeded(task: PlacedTask<T>): void {
+    task.deadlineTimer?.unsubscribe();
     task.deadlineTimer = undefined;
     if (task.status === 'settled' || task.status === 'closing' || this.#finished) return;
     const error = this.deadlineError(task);
@@ -462,6 +463,8 @@ export class PlacedRun<T> {
   }
 
   private deadlineExceeded(): void {
+    // Also called before the timer fires (a slot granted at the deadline instant): cancel it then.
+    this.#deadlineTimer?.unsubscribe();
     this.#deadlineTimer = undefined;
     if (this.#finished) return;
     this.#stopping ??= 'deadline';

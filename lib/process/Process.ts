@@ -269,7 +269,7 @@ function createProcess(...args: unknown[]): Process {
   if (args.length !== 2) throw new UsageError('Process(...)', 'Process(fn), Process(name, fn) or Process(definition, fn)', args, { receivedText: `${args.length} arguments` });
   if (typeof second !== 'function') throw new UsageError('Process(..., fn)', 'a function (ctx) => ProcessResult | Promise | Observable', second);
   if (typeof first === 'string') return new FunctionProcess({ name: checkName(first, 'Process(name, fn) name') }, second as RunFunction<unknown>);
-  if (typeof first !== 'object' || first === null || Array.isArray(first)) {
+  if (!isPlainObject(first)) {
     throw new UsageError('Process(definition, fn) definition', 'a name or an object { name?, placement?, input?, output? }', first);
   }
   const definition = first as ProcessDefinition;

@@ -29,13 +29,16 @@ describe('SPEC 5.9 unsubscribing cancels; a settled run leaves nothing behind', 
     expect(next.value).toEqual([1]);
   });
 
-  test('taking the first event of result$ only is a complete run; take(1) on events$ cancels', () => {
+  test('take(1) on events$ cancels the started process and starts no other', () => {
     const scheduler = marbleScheduler();
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const long = cold<ProcessResult>('----(r|)', { r: ProcessResult.ok('long') });
-      const group = PLACED_PAR(Process('long', () => long), { scheduler });
+      const second = cold<ProcessResult>('----(r|)', { r: ProcessResult.ok('second') });
+      const group = PLACED_PAR(Process('long', () => long), Process('second', () => second), { scheduler });
       expectObservable(group.events$.pipe(take(1), map((event) => event.type))).toBe('(s|)', { s: 'started' });
       expectSubscriptions(long.subscriptions).toBe('(^!)');
+      // The consumer left on the first event: the second process is never started.
+      expectSubscriptions(second.subscriptions).toBe([]);
     });
   });
 
