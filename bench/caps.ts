@@ -1,0 +1,144 @@
+// Benchmark 4, caps: 400 processes of 10 ms each on a backend capped at 8. The ideal wall time is
+// 400 / 8 × 10 ms = 500 ms; the peak in flight must never pass the cap (a check) and should reach
+// it (a target). p-limit(8) over the same sleeps is the yardstick of what timers allow.
+import { from, lastValueFrom, toArray } from 'rxjs';
+import { type Case, type Metrics, type Profile, type Samples, check, formatNumber, formatStat, measureRounds, renderTable, series, sleep, stat, verdict } from './harness';
+import { stbass } from './target';
+import type { PARResult, ProcessResult } from '../lib/index';
+
+export interface CapsConfig {
+  readonly profile: Profile;
+  readonly rounds: number;
+  readonly processes: number;
+  readonly durationMs: number;
+  readonly cap: number;
+}
+
+export interface SuiteResult<Config> {
+  readonly benchmark: string;
+  readonly config: Config;
+  readonly cases: readonly { name: string; role: Case['role'] }[];
+  readonly samples: Samples;
+  readonly elapsedMs: number;
+}
+
+const WALL_TOLERANCE = 0.05;
+
+interface Tracked<Out> {
+  readonly out: Out;
+  readonly peak: number;
+}
+
+function capsCases(config: CapsConfig): Case[] {
+  const s = stbass();
+  const { cap, durationMs } = config;
+  const tracker = { inFlight: 0, peak: 0 };
+  const reset = () => {
+    tracker.inFlight = 0;
+    tracker.peak = 0;
+  };
+  const sleeper = async (): Promise<true> => {
+    tracker.inFlight += 1;
+    if (tracker.inFlight > tracker.peak) tracker.peak = tracker.inFlight;
+    await sleep(durationMs);
+    tracker.inFlight -= 1;
+    return true;
+  };
+  const body = () => sleeper().then(() => s.ProcessResult.ok(true));
+  const placement = new s.Placement({ endpoint: 'capped' });
+  const registryWithCap = () => new s.BackendRegistry().register('capped', new s.LocalBackend({ concurrency: cap }));
+  const checkPeak = (peak: number) => check(peak <= cap, `${peak} processes were in flight at once on a backend capped at ${cap}`);
+  const metrics = (out: Tracked<unknown>): Metrics => ({ peak: out.peak });
+  const registries = { group: registryWithCap(), stream: registryWithCap() };
+  const processes = (n: number) => Array.from({ length: n }, () => s.Process('sleeper', body));
+  return [
+    {
+      name: `PLACED_PAR on LocalBackend({ concurrency: ${cap} })`,
+      role: 'stbass',
+      run: async (n) => {
+        reset();
+        const out = await s.PLACED_PAR(...processes(n).map((sleeperProcess) => [sleeperProcess, placement] as const), { registry: registries.group, onFailure: s.FailurePolicy.COLLECT }).run();
+        return { out, peak: tracker.peak };
+      },
+      check: ({ out, peak }, n) => {
+        check(out.results.length === n && out.isOk, `expected ${n} successes, got ${out.successes.length} of ${out.results.length}`);
+        checkPeak(peak);
+      },
+      metrics,
+    } satisfies Case<Tracked<PARResult<boolean>>>,
+    {
+      name: `mapPlaced on LocalBackend({ concurrency: ${cap} })`,
+      role: 'stbass',
+      run: async (n) => {
+        reset();
+        const list = processes(n);
+        const out = await lastValueFrom(
+          from(list).pipe(
+            s.mapPlaced((sleeperProcess) => [sleeperProcess, placement] as const, { registry: registries.stream, onFailure: s.FailurePolicy.COLLECT }),
+            toArray(),
+          ),
+        );
+        return { out, peak: tracker.peak };
+      },
+      check: ({ out, peak }, n) => {
+        check(out.length === n && out.every((result) => result.isOk), `expected ${n} successes`);
+        checkPeak(peak);
+      },
+      metrics,
+    } satisfies Case<Tracked<ProcessResult<boolean>[]>>,
+    {
+      name: `p-limit(${cap}) (reference)`,
+      role: 'reference',
+      run: async (n) => {
+        reset();
+        const { default: pLimit } = await import('p-limit');
+        const limit = pLimit(cap);
+        const out = await Promise.all(Array.from({ length: n }, () => limit(sleeper)));
+        return { out, peak: tracker.peak };
+      },
+      check: ({ out, peak }, n) => {
+        check(out.length === n, `expected ${n} results`);
+        checkPeak(peak);
+      },
+      metrics,
+    } satisfies Case<Tracked<true[]>>,
+  ];
+}
+
+export async function measureCaps(config: CapsConfig): Promise<SuiteResult<CapsConfig>> {
+  const started = Date.now();
+  const cases = capsCases(config);
+  const group = { key: `caps/${config.processes}`, n: config.processes, cases };
+  // A short warm-up (a tenth of the processes): the runs are bound by timers, not by the JIT.
+  const warmup = [{ key: 'warmup', n: Math.ceil(config.processes / 10), cases }];
+  const samples = await measureRounds([group], { rounds: config.rounds, warmup, label: 'caps' });
+  return { benchmark: 'caps', config, cases: cases.map(({ name, role }) => ({ name, role })), samples, elapsedMs: Date.now() - started };
+}
+
+export function reportCaps(result: SuiteResult<CapsConfig>) {
+  const { processes, cap, durationMs } = result.config;
+  const ideal = (processes / cap) * durationMs;
+  const byCase = result.samples[`caps/${processes}`] ?? {};
+  const rows = result.cases.map((entry) => {
+    const wall = stat(series(byCase[entry.name], 'ns').map((ns) => ns / 1e6));
+    const peak = stat(series(byCase[entry.name], 'peak'));
+    const overIdeal = wall === undefined ? undefined : stat(series(byCase[entry.name], 'ns').map((ns) => ns / 1e6 / ideal - 1));
+    const wallMet = wall === undefined ? undefined : Math.abs(wall.median / ideal - 1) <= WALL_TOLERANCE;
+    const peakMet = peak === undefined ? undefined : peak.min === cap && peak.max === cap;
+    return { case: entry.name, role: entry.role, wallMs: wall, overIdeal, peak, wallMet, peakMet };
+  });
+  const table = renderTable(
+    `caps: ${processes} processes of ${durationMs} ms on a backend capped at ${cap} (ideal ${formatNumber(ideal)} ms)`,
+    ['case', 'wall ms median (min–max)', 'vs ideal', 'peak in flight (min–max)', 'targets: wall within 5%, peak exactly 8'],
+    rows.map((row) => [
+      row.case,
+      formatStat(row.wallMs, (x) => formatNumber(x, 1)),
+      formatStat(row.overIdeal, (x) => `${x >= 0 ? '+' : ''}${formatNumber(x * 100, 1)}%`),
+      formatStat(row.peak, (x) => formatNumber(x)),
+      row.role === 'reference' ? '(reference)' : `wall ${verdict(row.wallMet)}, peak ${verdict(row.peakMet)}`,
+    ]),
+    ['a peak above the cap fails the run (a correctness check); the targets never do.'],
+  );
+  const misses = rows.filter((row) => row.role !== 'reference' && (row.wallMet === false || row.peakMet === false)).map((row) => `caps: ${row.case}`);
+  return { table, summary: { idealMs: ideal, rows }, misses };
+}
