@@ -1,6 +1,6 @@
 import { type ObservableInput, type SchedulerLike, type Subscription, type Unsubscribable, from, isObservable, take } from 'rxjs';
 import type { Backend } from '../backends/ExecutionBackend';
-import { BackendUnavailableError, CancelledError, DeadlineExceededError, InvalidResultError, type CancelReason, toError } from '../errors';
+import { BackendUnavailableError, CancelledError, DeadlineExceededError, type DeadlinePhase, InvalidResultError, type CancelReason, toError } from '../errors';
 import type { BackendRegistry } from '../placement/BackendRegistry';
 import type { Placement } from '../placement/Placement';
 import type { Failure } from '../process/Failure';
@@ -122,6 +122,7 @@ export class PlacedRun<T> {
   readonly #now: () => number;
   /** The group's deadline as the one `Date` every context of the run shares. */
   readonly #groupDeadline: Date | undefined;
+  readonly #groupDeadlineErrors: Partial<Record<DeadlinePhase, DeadlineExceededError>> = {};
   readonly #settings: RunSettings;
   readonly #sink: RunSink<T>;
   readonly #retry: RetryPolicy | undefined;
@@ -540,7 +541,13 @@ export class PlacedRun<T> {
 
   private deadlineError(task: PlacedTask<T>): DeadlineExceededError {
     const phase = task.status === 'running' ? 'running' : 'waiting';
-    return new DeadlineExceededError(new Date(task.deadlineAt ?? this.#settings.scheduler.now()), phase, task.process.name);
+    const groupDeadline = this.#groupDeadline;
+    if (groupDeadline === undefined || task.deadlineAt !== this.#settings.deadlineAt) {
+      return new DeadlineExceededError(new Date(task.deadlineAt ?? this.#settings.scheduler.now()), phase, task.process.name);
+    }
+    // The group's deadline fails many processes at once: one error per phase serves them all (an
+    // error's stack capture is the dearest part of a deadline), and each failure names its process.
+    return (this.#groupDeadlineErrors[phase] ??= new DeadlineExceededError(groupDeadline, phase));
   }
 
   private unavailable(task: PlacedTask<T>, detail: string, cause?: unknown): BackendUnavailableError {
@@ -562,15 +569,17 @@ export class PlacedRun<T> {
     const failure = result.failureOrUndefined;
     if (failure === undefined) return result;
     // The pair's placement and the engine's attempt count are the truth; the rest fills what the backend left out.
-    const stamped = failure.with({ placement: task.placement, attempts: task.attempt }).fillMissing({
-      processName: task.process.name,
-      processId: task.ctx?.processId,
-      startedAt: task.startedAt === undefined ? undefined : new Date(task.startedAt),
-      backend: task.backend?.name,
-      parentProcess: this.#settings.parent,
-      checkpoint: task.ctx?.lastCheckpoint,
-      attempts: task.attempt,
-    });
+    const stamped = failure.fillMissing(
+      {
+        processName: task.process.name,
+        processId: task.ctx?.processId,
+        startedAt: task.startedAt === undefined ? undefined : new Date(task.startedAt),
+        backend: task.backend?.name,
+        parentProcess: this.#settings.parent,
+        checkpoint: task.ctx?.lastCheckpoint,
+      },
+      { placement: task.placement, attempts: task.attempt },
+    );
     return ProcessResult.fail<T>(stamped);
   }
 }

@@ -30,10 +30,6 @@ export interface FailureJSON {
   summary: string;
 }
 
-/** Failures whose `failedAt` / `attempts` were defaulted, not given: `fillMissing` may fill those. */
-const defaultedFailedAt = new WeakSet<Failure>();
-const defaultedAttempts = new WeakSet<Failure>();
-
 /**
  * Why and where a process failed: the error, the process, its placement and backend, timing, the
  * last checkpoint and the stack. Immutable.
@@ -58,7 +54,10 @@ export class Failure {
   readonly checkpoint: unknown;
   /** How many attempts ran (1 without retries). */
   readonly attempts: number;
-  readonly stack: string | undefined;
+  /** A stack given explicitly (a remote one); otherwise the error's own is read when asked for. */
+  readonly #stack: string | undefined;
+  /** The fields as given, before defaults: what `fillMissing` may not replace. */
+  readonly #given: FailureFields;
 
   constructor(error: Error, fields: FailureFields = {}) {
     this.error = error;
@@ -71,51 +70,32 @@ export class Failure {
     this.parentProcess = fields.parentProcess;
     this.checkpoint = fields.checkpoint;
     this.attempts = fields.attempts ?? 1;
-    this.stack = fields.stack ?? error.stack;
-    if (fields.failedAt === undefined) defaultedFailedAt.add(this);
-    if (fields.attempts === undefined) defaultedAttempts.add(this);
+    this.#stack = fields.stack;
+    this.#given = { ...fields };
     Object.freeze(this);
   }
 
   /** A copy with some fields replaced. */
   with(fields: FailureFields): Failure {
-    return this.keepDefaults(new Failure(this.error, { ...this.fields(), ...fields }), fields);
+    return new Failure(this.error, { ...this.#given, ...fields });
   }
 
   /**
-   * A copy where only the fields this failure does not have yet are filled in. A defaulted
-   * `failedAt` (the wall clock at construction) or `attempts` (1) counts as missing.
+   * A copy where the fields this failure was not given are filled from `defaults` (a defaulted
+   * `failedAt` or `attempts` counts as not given), and `overrides` replace whatever was there.
    */
-  fillMissing(fields: FailureFields): Failure {
-    const own: Record<string, unknown> = { ...this.fields() };
-    if (defaultedFailedAt.has(this)) own['failedAt'] = undefined;
-    if (defaultedAttempts.has(this)) own['attempts'] = undefined;
-    const merged: Record<string, unknown> = { failedAt: this.failedAt, attempts: this.attempts };
-    for (const source of [fields, own]) for (const [key, value] of Object.entries(source)) if (value !== undefined) merged[key] = value;
-    if (this.processName === 'unknown' && fields.processName !== undefined) merged['processName'] = fields.processName;
-    return this.keepDefaults(new Failure(this.error, merged), fields);
+  fillMissing(defaults: FailureFields, overrides?: FailureFields): Failure {
+    const merged: Record<string, unknown> = { failedAt: this.failedAt, attempts: this.attempts, ...defaults };
+    for (const [key, value] of Object.entries(this.#given)) if (value !== undefined) merged[key] = value;
+    return new Failure(this.error, overrides === undefined ? merged : { ...merged, ...overrides });
   }
 
-  /** Marks `copy`'s `failedAt` / `attempts` as defaulted when they are still this failure's defaults. */
-  private keepDefaults(copy: Failure, given: FailureFields): Failure {
-    if (given.failedAt === undefined && defaultedFailedAt.has(this)) defaultedFailedAt.add(copy);
-    if (given.attempts === undefined && defaultedAttempts.has(this)) defaultedAttempts.add(copy);
-    return copy;
-  }
-
-  private fields(): FailureFields {
-    return {
-      processName: this.processName,
-      processId: this.processId,
-      startedAt: this.startedAt,
-      failedAt: this.failedAt,
-      placement: this.placement,
-      backend: this.backend,
-      parentProcess: this.parentProcess,
-      checkpoint: this.checkpoint,
-      attempts: this.attempts,
-      stack: this.stack,
-    };
+  /**
+   * The stack of the failure: the one given, else the error's. Read lazily: formatting a stack is
+   * the dearest part of an error, and a deadline or a HALT fails many processes at once.
+   */
+  get stack(): string | undefined {
+    return this.#stack ?? this.error.stack;
   }
 
   /** Seconds from start to failure, or `undefined` without a start. */
