@@ -62,6 +62,7 @@ interface QueueChannel {
   readonly events: QueueEvents;
   readonly ready: Promise<unknown>;
   readonly listeners: Map<string, JobListener>;
+  readonly eventsClient: Redis;
   poller: NodeJS.Timeout | undefined;
 }
 
@@ -93,6 +94,7 @@ export class QueueBackend extends ExecutionBackend {
   readonly #pollInterval: number;
   readonly #healthTimeout: number;
   #waiting = 0;
+  #health: { readonly at: number; readonly answer: Promise<boolean> } | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -109,16 +111,27 @@ export class QueueBackend extends ExecutionBackend {
     this.#redis = openRedis(options.connection);
   }
 
-  /** Answers whether Redis replies to a PING within `healthTimeout`. */
+  /**
+   * Answers whether Redis replies to a PING within `healthTimeout`. A healthy answer is reused for a
+   * second, so a group of thousands of jobs costs one PING, not one each.
+   */
   override healthCheck(): Promise<boolean> {
     if (this.#closed) return Promise.resolve(false);
-    return new Promise<boolean>((resolve) => {
+    const now = Date.now();
+    if (this.#health !== undefined && now - this.#health.at < 1_000) return this.#health.answer;
+    const answer = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), this.#healthTimeout * 1000);
       this.#redis.ping().then(
         (reply) => (clearTimeout(timer), resolve(reply === 'PONG')),
         () => (clearTimeout(timer), resolve(false)),
       );
     });
+    this.#health = { at: now, answer };
+    // A failed check is not reused: the next process asks again.
+    void answer.then((healthy) => {
+      if (!healthy && this.#health?.answer === answer) this.#health = undefined;
+    });
+    return answer;
   }
 
   execute(process: Process, ctx: ProcessContext): Observable<ProcessResult> {
@@ -196,6 +209,7 @@ export class QueueBackend extends ExecutionBackend {
     this.#channels.clear();
     for (const channel of channels) clearInterval(channel.poller);
     await Promise.allSettled(channels.flatMap((channel) => [channel.events.close(), channel.queue.close()]));
+    await Promise.allSettled(channels.map((channel) => closeRedis(channel.eventsClient)));
     await closeRedis(this.#redis);
   }
 
@@ -204,7 +218,9 @@ export class QueueBackend extends ExecutionBackend {
     if (existing !== undefined) return existing;
     const options = { connection: this.#redis, prefix: this.prefix };
     const queue = new Queue(queueName, options);
-    const events = new QueueEvents(queueName, options);
+    // Its own connection: QueueEvents blocks on XREAD, which must not hold up the queue's commands.
+    const eventsClient = this.#redis.duplicate();
+    const events = new QueueEvents(queueName, { connection: eventsClient, prefix: this.prefix });
     const listeners = new Map<string, JobListener>();
     events.on('progress', ({ jobId, data }) => listeners.get(jobId)?.progress(data));
     events.on('completed', ({ jobId, returnvalue }) => listeners.get(jobId)?.completed(returnvalue));
@@ -213,7 +229,7 @@ export class QueueBackend extends ExecutionBackend {
     // missed meanwhile are recovered by the poller below.
     events.on('error', () => undefined);
     queue.on('error', () => undefined);
-    const channel: QueueChannel = { queue, events, listeners, ready: Promise.all([queue.waitUntilReady(), events.waitUntilReady()]), poller: undefined };
+    const channel: QueueChannel = { queue, events, eventsClient, listeners, ready: Promise.all([queue.waitUntilReady(), events.waitUntilReady()]), poller: undefined };
     channel.poller = setInterval(() => void this.pollMissed(channel), this.#pollInterval * 1000);
     channel.poller.unref();
     this.#channels.set(queueName, channel);

@@ -105,7 +105,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const process = registry.get(payload.processName);
     if (process === undefined) throw new UnrecoverableError(`unknown process "${payload.processName}" on queue "${queueName}"; this worker runs: ${known}`);
     if (payload.deadline !== null && Date.now() >= payload.deadline) throw new UnrecoverableError(`the deadline (${new Date(payload.deadline).toISOString()}) passed before the job started`);
-    const [cancelled, callerAlive] = await Promise.all([redis.exists(keys.cancelled(job.id ?? '')), redis.exists(keys.caller(payload.callerId))]);
+    // One round trip: was the job cancelled before it got here, and is its caller still there?
+    const checks = await redis.pipeline().exists(keys.cancelled(job.id ?? '')).exists(keys.caller(payload.callerId)).exec();
+    const [cancelled, callerAlive] = (checks ?? []).map(([, count]) => count);
     if (cancelled === 1) throw new UnrecoverableError('cancelled by the caller before it started');
     if (callerAlive === 0) throw new UnrecoverableError('the caller is gone (its heartbeat expired) before the job started');
 
@@ -169,8 +171,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     }
   };
 
+  // The worker's own connection: BullMQ blocks on it waiting for jobs, and the checks above must not wait behind that.
+  const workerClient: Redis = redis.duplicate();
   const worker = new Worker(queueName, processJob, {
-    connection: redis,
+    connection: workerClient,
     prefix,
     concurrency: parsed.concurrency ?? 1,
     ...(parsed.lockDuration === undefined ? {} : { lockDuration: parsed.lockDuration * 1000 }),
@@ -197,6 +201,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     async close(force = false) {
       if (force) worker.cancelAllJobs('the worker is closing');
       await worker.close(force);
+      await closeRedis(workerClient);
       await closeRedis(subscriber);
       await closeRedis(redis);
     },
