@@ -1,4 +1,11 @@
 import { z } from 'zod';
+import type { JsonValue } from '../placement/Placement';
+
+/**
+ * A value that came out of JSON.parse (BullMQ stores job data and return values as JSON), so it is
+ * JSON by construction: checking it again, recursively, would only cost time on every job.
+ */
+const jsonValue = z.custom<JsonValue>(() => true);
 
 /**
  * What crosses the wire to a worker: the process's name (never its code), its input, its
@@ -6,8 +13,8 @@ import { z } from 'zod';
  */
 export const jobPayloadSchema = z.object({
   processName: z.string().min(1),
-  input: z.json().optional(),
-  placement: z.object({ model: z.string().optional(), endpoint: z.string().optional(), config: z.record(z.string(), z.json()).optional() }),
+  input: jsonValue.optional(),
+  placement: z.object({ model: z.string().optional(), endpoint: z.string().optional(), config: z.record(z.string(), jsonValue).optional() }),
   /** Epoch milliseconds, or null without a deadline. */
   deadline: z.number().nullable(),
   attempt: z.number().int().min(1),
@@ -24,8 +31,8 @@ const usageSchema = z.object({ inputTokens: z.number().min(0), outputTokens: z.n
 
 /** What a worker returns: the value, or the error that failed the process, with its last checkpoint. */
 export const jobOutcomeSchema = z.discriminatedUnion('ok', [
-  z.object({ ok: z.literal(true), value: z.json().optional(), usage: usageSchema.optional() }),
-  z.object({ ok: z.literal(false), error: remoteErrorSchema, checkpoint: z.json().optional(), usage: usageSchema.optional() }),
+  z.object({ ok: z.literal(true), value: jsonValue.optional(), usage: usageSchema.optional() }),
+  z.object({ ok: z.literal(false), error: remoteErrorSchema, checkpoint: jsonValue.optional(), usage: usageSchema.optional() }),
 ]);
 
 /** A job's outcome. */

@@ -8,7 +8,7 @@ import { ProcessContext } from '../process/ProcessContext';
 import { parseArgument } from '../validation/parse';
 import { nameSchema } from '../validation/schemas';
 import { type RedisConnection, closeRedis, connectionSchema, openRedis, stbassKeys } from './connection';
-import { type JobOutcome, jobPayloadSchema } from './payload';
+import { type JobOutcome, type JobPayload, jobPayloadSchema } from './payload';
 
 const workerOptionsSchema = z.strictObject(
   {
@@ -98,6 +98,31 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const redis: Redis = openRedis(options.connection);
   const subscriber: Redis = redis.duplicate();
 
+  // Placements repeat from job to job and are immutable: build each once.
+  const placements = new Map<string, Placement>();
+  const placementOf = (fields: JobPayload['placement']): Placement => {
+    const key = JSON.stringify(fields);
+    let placement = placements.get(key);
+    if (placement === undefined) {
+      if (placements.size >= 1_000) placements.clear();
+      placement = new Placement(fields);
+      placements.set(key, placement);
+    }
+    return placement;
+  };
+
+  // One watchdog for every running job: a job whose caller's heartbeat expired is aborted.
+  const running = new Map<AbortController, string>();
+  const watchdog = setInterval(() => {
+    for (const [controller, callerId] of running) {
+      redis.exists(keys.caller(callerId)).then(
+        (alive) => alive === 0 && !controller.signal.aborted && controller.abort(new CancelledError('unsubscribed')),
+        () => undefined,
+      );
+    }
+  }, callerCheckInterval);
+  watchdog.unref();
+
   const processJob = async (job: Job, _token?: string, signal?: AbortSignal): Promise<JobOutcome> => {
     const payloadCheck = jobPayloadSchema.safeParse(job.data);
     if (!payloadCheck.success) throw new UnrecoverableError(`invalid job payload on queue "${queueName}": ${payloadCheck.error.message}`);
@@ -121,14 +146,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       const deadline = new Date(payload.deadline);
       timers.push(setTimeout(() => abort(new DeadlineExceededError(deadline, 'running', process.name)), payload.deadline - Date.now()));
     }
-    timers.push(
-      setInterval(() => {
-        redis.exists(keys.caller(payload.callerId)).then(
-          (alive) => alive === 0 && abort(new CancelledError('unsubscribed')),
-          () => undefined,
-        );
-      }, callerCheckInterval),
-    );
+    running.set(controller, payload.callerId);
 
     // Partials go out in order, and all of them before the job completes.
     let partials: Promise<unknown> = Promise.resolve();
@@ -136,7 +154,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const ctx = new ProcessContext({
       processName: process.name,
       processId: job.id,
-      placement: new Placement(payload.placement),
+      placement: placementOf(payload.placement),
       backend: `queue:${queueName}`,
       deadline: payload.deadline === null ? undefined : new Date(payload.deadline),
       attempt: payload.attempt,
@@ -168,6 +186,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       };
     } finally {
       for (const timer of timers) clearTimeout(timer);
+      running.delete(controller);
     }
   };
 
@@ -200,6 +219,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     processNames: [...registry.keys()],
     async close(force = false) {
       if (force) worker.cancelAllJobs('the worker is closing');
+      clearInterval(watchdog);
       await worker.close(force);
       await closeRedis(workerClient);
       await closeRedis(subscriber);
