@@ -317,12 +317,9 @@ export class PlacedRun<T> {
 
     if (task.inline) {
       // The LocalBackend's execute is process.execute$(ctx): run the body directly, without the Observable.
-      let ended = false;
-      const body = (task.process as unknown as ProcessBase<T>)[runInline](ctx, (result) => {
-        ended = true;
-        this.attemptEnded(task, attempt, result);
-      });
-      if (!ended && body !== undefined) this.holdAttempt(task, attempt, body);
+      const body = (task.process as unknown as ProcessBase<T>)[runInline](ctx, (result) => this.attemptEnded(task, attempt, result));
+      // A body that ended synchronously is closed already, so ending it again costs nothing.
+      if (body !== undefined) this.holdAttempt(task, attempt, body);
       return;
     }
     let output: ObservableInput<ProcessResult>;

@@ -236,8 +236,9 @@ const definitionKeys = ['name', 'placement', 'input', 'output'];
 /** A typo in a definition (`placment`) must not silently drop the field. */
 function checkDefinitionKeys(definition: object): void {
   if (!isPlainObject(definition)) throw new UsageError('Process definition', 'a plain object { name?, placement?, input?, output? }', definition);
-  const unknown = Object.keys(definition).find((key) => !definitionKeys.includes(key));
-  if (unknown !== undefined) throw new UsageError(`Process definition.${unknown}`, `one of the known keys (${definitionKeys.join(', ')})`, definition[unknown]);
+  for (const key in definition) {
+    if (!definitionKeys.includes(key)) throw new UsageError(`Process definition.${key}`, `one of the known keys (${definitionKeys.join(', ')})`, definition[key]);
+  }
 }
 
 function checkSchema(schema: unknown, argument: string): Schema | undefined {
