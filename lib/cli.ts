@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `stbass` command: `npx stbass worker --queue gpu --processes ./dist/agents.js`.
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Process, isProcess } from './process/Process';
 import type * as WorkerModuleNamespace from './queue/worker';
@@ -27,11 +28,27 @@ export function processesOf(moduleExports: unknown): Process[] {
   return [...found.values()];
 }
 
+/**
+ * Loads the processes module: through require (CommonJS, and ES modules that Node can require), else
+ * through import (an ES module with top-level await).
+ */
+async function loadModule(path: string): Promise<unknown> {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the user's module, resolved at run time
+    return require(path) as unknown;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code !== 'ERR_REQUIRE_ESM' && code !== 'ERR_REQUIRE_ASYNC_MODULE') throw error;
+    return (await import(pathToFileURL(path).href)) as unknown;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command !== 'worker') {
-    process.stderr.write(`${usage}\n`);
-    return command === undefined || command === '--help' ? 0 : 2;
+    const asked = command === undefined || command === '--help';
+    (asked ? process.stdout : process.stderr).write(`${usage}\n`);
+    return asked ? 0 : 2;
   }
   const { values } = parseArgs({
     args: rest,
@@ -48,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const modulePath = resolve(values.processes);
-  const processes = processesOf(await import(modulePath));
+  const processes = processesOf(await loadModule(modulePath));
   if (processes.length === 0) {
     process.stderr.write(`stbass worker: ${modulePath} exports no processes\n`);
     return 2;
