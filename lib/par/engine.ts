@@ -3,7 +3,7 @@ import type { Backend } from '../backends/ExecutionBackend';
 import { BackendUnavailableError, CancelledError, DeadlineExceededError, type DeadlinePhase, InvalidResultError, type CancelReason, toError } from '../errors';
 import type { BackendRegistry } from '../placement/BackendRegistry';
 import type { Placement } from '../placement/Placement';
-import type { Failure } from '../process/Failure';
+import { Failure, type FailureFields } from '../process/Failure';
 import { LocalBackend } from '../backends/LocalBackend';
 import { type Process, type ProcessBase, runInline } from '../process/Process';
 import { ProcessContext, type ProcessContextFields } from '../process/ProcessContext';
@@ -556,9 +556,9 @@ export class PlacedRun<T> {
     return ProcessResult.fail<T>(error, { failedAt: new Date(this.#settings.scheduler.now()) });
   }
 
-  /** A failed result for `task`, stamped with everything the engine knows about it. */
+  /** A failed result for `task`, with everything the engine knows about it: one Failure, built once. */
   private failed(task: PlacedTask<T>, error: Error): ProcessResult<T> {
-    return this.stamp(task, this.failedNow(error));
+    return ProcessResult.fail<T>(new Failure(error, { ...this.knownFields(task), failedAt: new Date(this.#settings.scheduler.now()), placement: task.placement, attempts: task.attempt }));
   }
 
   /** Fills a failure's fields from the task: the pair's placement always, the rest where missing. */
@@ -566,17 +566,18 @@ export class PlacedRun<T> {
     const failure = result.failureOrUndefined;
     if (failure === undefined) return result;
     // The pair's placement and the engine's attempt count are the truth; the rest fills what the backend left out.
-    const stamped = failure.fillMissing(
-      {
-        processName: task.process.name,
-        processId: task.ctx?.processId,
-        startedAt: task.startedAt === undefined ? undefined : new Date(task.startedAt),
-        backend: task.backend?.name,
-        parentProcess: this.#settings.parent,
-        checkpoint: task.ctx?.lastCheckpoint,
-      },
-      { placement: task.placement, attempts: task.attempt },
-    );
-    return ProcessResult.fail<T>(stamped);
+    return ProcessResult.fail<T>(failure.fillMissing(this.knownFields(task), { placement: task.placement, attempts: task.attempt }));
+  }
+
+  /** What the engine knows of a task, for its failure. */
+  private knownFields(task: PlacedTask<T>): FailureFields {
+    return {
+      processName: task.process.name,
+      processId: task.ctx?.processId,
+      startedAt: task.startedAt === undefined ? undefined : new Date(task.startedAt),
+      backend: task.backend?.name,
+      parentProcess: this.#settings.parent,
+      checkpoint: task.ctx?.lastCheckpoint,
+    };
   }
 }
