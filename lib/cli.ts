@@ -81,12 +81,21 @@ async function main(argv: string[]): Promise<number> {
     ...(values.prefix === undefined ? {} : { prefix: values.prefix }),
   });
   process.stdout.write(`stbass worker: consuming queue "${values.queue}" with ${worker.processNames.join(', ')}\n`);
-  await new Promise<void>((done) => {
-    const stop = (): void => void worker.close().then(done);
+  // Say once what goes wrong (Redis unreachable, say), not on every reconnection attempt.
+  let lastError = '';
+  worker.worker.on('error', (error: Error) => {
+    if (error.message !== lastError) process.stderr.write(`stbass worker: ${error.message}\n`);
+    lastError = error.message;
+  });
+  return new Promise<number>((done) => {
+    // Running jobs get a grace period to finish; a worker that cannot close (Redis is gone) still exits.
+    const stop = (): void => {
+      setTimeout(() => done(1), 10_000).unref();
+      void worker.close().then(() => done(0));
+    };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  return 0;
 }
 
 if (require.main === module) {

@@ -11,7 +11,7 @@ import type { ProcessContext } from '../process/ProcessContext';
 import { ProcessResult } from '../process/ProcessResult';
 import { parseArgument } from '../validation/parse';
 import { concurrencySchema, nameSchema } from '../validation/schemas';
-import { type RedisConnection, closeRedis, connectionSchema, openRedis, stbassKeys } from './connection';
+import { type RedisConnection, closeRedis, connectionSchema, duplicateRedis, openRedis, stbassKeys } from './connection';
 import { type JobOutcome, type JobPayload, jobOutcomeSchema } from './payload';
 import { RemoteProcessError } from './RemoteProcessError';
 
@@ -219,7 +219,7 @@ export class QueueBackend extends ExecutionBackend {
     const options = { connection: this.#redis, prefix: this.prefix };
     const queue = new Queue(queueName, options);
     // Its own connection: QueueEvents blocks on XREAD, which must not hold up the queue's commands.
-    const eventsClient = this.#redis.duplicate();
+    const eventsClient = duplicateRedis(this.#redis);
     const events = new QueueEvents(queueName, { connection: eventsClient, prefix: this.prefix });
     const listeners = new Map<string, JobListener>();
     events.on('progress', ({ jobId, data }) => listeners.get(jobId)?.progress(data));

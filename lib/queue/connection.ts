@@ -15,9 +15,14 @@ export const connectionSchema = z.union([z.string().regex(/^rediss?:\/\//, { err
  * and lets commands wait through a Redis restart instead of failing.
  */
 export function openRedis(connection: RedisConnection, overrides: RedisOptions = {}): Redis {
-  if (typeof connection === 'string') return new Redis(connection, { maxRetriesPerRequest: null, ...overrides });
-  if (typeof connection !== 'object' || connection === null) throw new UsageError('connection', 'a redis:// URL or ioredis options', connection);
-  return new Redis({ maxRetriesPerRequest: null, ...connection, ...overrides });
+  if (typeof connection !== 'string' && (typeof connection !== 'object' || connection === null)) {
+    throw new UsageError('connection', 'a redis:// URL or ioredis options', connection);
+  }
+  const client = typeof connection === 'string' ? new Redis(connection, { maxRetriesPerRequest: null, ...overrides }) : new Redis({ maxRetriesPerRequest: null, ...connection, ...overrides });
+  // ioredis reconnects by itself; a lost connection shows as a failed health check or job, not as
+  // "Unhandled error event" noise on every retry.
+  client.on('error', () => undefined);
+  return client;
 }
 
 /** The Redis keys and channel that stbass adds beside BullMQ's, under the same prefix. */
@@ -29,6 +34,13 @@ export const stbassKeys = (prefix: string) => ({
   /** Kept alive by a caller while it waits for jobs; a worker abandons jobs whose caller is gone. */
   caller: (callerId: string) => `${prefix}:stbass:caller:${callerId}`,
 });
+
+/** A second connection to the same Redis (for blocking reads or pub/sub), as quiet as the first. */
+export function duplicateRedis(client: Redis): Redis {
+  const duplicate = client.duplicate();
+  duplicate.on('error', () => undefined);
+  return duplicate;
+}
 
 /** Closes a client: politely when connected, at once when not (a QUIT would wait for a server that is gone). */
 export async function closeRedis(client: Redis): Promise<void> {

@@ -7,7 +7,7 @@ import { type Process, isProcess } from '../process/Process';
 import { ProcessContext } from '../process/ProcessContext';
 import { parseArgument } from '../validation/parse';
 import { nameSchema } from '../validation/schemas';
-import { type RedisConnection, closeRedis, connectionSchema, openRedis, stbassKeys } from './connection';
+import { type RedisConnection, closeRedis, connectionSchema, duplicateRedis, openRedis, stbassKeys } from './connection';
 import { type JobOutcome, type JobPayload, jobPayloadSchema } from './payload';
 
 const workerOptionsSchema = z.strictObject(
@@ -96,7 +96,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const known = [...registry.keys()].join(', ');
   const callerCheckInterval = (parsed.callerCheckInterval ?? 5) * 1000;
   const redis: Redis = openRedis(options.connection);
-  const subscriber: Redis = redis.duplicate();
+  const subscriber: Redis = duplicateRedis(redis);
 
   // Placements repeat from job to job and are immutable: build each once.
   const placements = new Map<string, Placement>();
@@ -191,7 +191,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   };
 
   // The worker's own connection: BullMQ blocks on it waiting for jobs, and the checks above must not wait behind that.
-  const workerClient: Redis = redis.duplicate();
+  const workerClient: Redis = duplicateRedis(redis);
   const worker = new Worker(queueName, processJob, {
     connection: workerClient,
     prefix,
