@@ -1,6 +1,7 @@
 import { map } from 'rxjs';
 import { BackendRegistry, FailurePolicy, PLACED_PAR, Placement, Process, ProcessResult } from '../../lib';
-import { RecordingBackend, eventCode, marbleScheduler, sleep } from '../support/helpers';
+import { FakeBackend } from '../../lib/testing';
+import { eventCode, marbleScheduler, sleep } from '../support/helpers';
 
 // SPEC 5.3: a backend's concurrencyLimit holds at every instant, across every run that shares the
 // backend instance; waiting processes get slots first-come first-served.
@@ -12,20 +13,20 @@ describe('SPEC 5.3 a concurrency cap holds across runs, first-come first-served'
     });
 
   test('two concurrent runs sharing a backend capped at 2 never exceed 2, and start in arrival order', async () => {
-    const backend = new RecordingBackend('gpu', 2);
+    const backend = new FakeBackend({ name: 'gpu', concurrencyLimit: 2 });
     const registry = new BackendRegistry().register('gpu', backend);
     const on = new Placement({ endpoint: 'gpu' });
     const first = PLACED_PAR(...['a1', 'a2', 'a3', 'a4'].map((name) => [work(name, 15), on] as const), { registry });
     const second = PLACED_PAR(...['b1', 'b2', 'b3'].map((name) => [work(name, 15), on] as const), { registry });
     const [one, two] = await Promise.all([first.run(), second.run()]);
     expect(one.isOk && two.isOk).toBe(true);
-    expect(backend.peak).toBe(2);
+    expect(backend.peakConcurrency).toBe(2);
     expect(backend.inFlight).toBe(0);
-    expect(backend.started).toEqual(['a1', 'a2', 'a3', 'a4', 'b1', 'b2', 'b3']);
+    expect(backend.names).toEqual(['a1', 'a2', 'a3', 'a4', 'b1', 'b2', 'b3']);
   });
 
   test('waiting processes are announced with a queued event naming the backend', async () => {
-    const registry = new BackendRegistry().register('solo', new RecordingBackend('solo', 1));
+    const registry = new BackendRegistry().register('solo', new FakeBackend({ name: 'solo', concurrencyLimit: 1 }));
     const on = new Placement({ endpoint: 'solo' });
     const events: string[] = [];
     await new Promise<void>((resolve) => {
@@ -40,7 +41,7 @@ describe('SPEC 5.3 a concurrency cap holds across runs, first-come first-served'
   test('in virtual time: a cap of 1 runs three 10 ms processes back to back', () => {
     const scheduler = marbleScheduler();
     scheduler.run(({ cold, expectObservable }) => {
-      const registry = new BackendRegistry().register('one', new RecordingBackend('one', 1));
+      const registry = new BackendRegistry().register('one', new FakeBackend({ name: 'one', concurrencyLimit: 1 }));
       const on = new Placement({ endpoint: 'one' });
       const step = (name: string) => Process(name, () => cold('10ms (r|)', { r: ProcessResult.ok(name) }));
       const group = PLACED_PAR([step('a'), on], [step('b'), on], [step('c'), on], { registry, scheduler, onFailure: FailurePolicy.COLLECT });

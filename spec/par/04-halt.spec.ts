@@ -1,6 +1,7 @@
 import { map } from 'rxjs';
 import { BackendRegistry, CancelledError, PLACED_PAR, Placement, Process, ProcessResult } from '../../lib';
-import { RecordingBackend, eventCode, marbleScheduler, sleep } from '../support/helpers';
+import { FakeBackend } from '../../lib/testing';
+import { eventCode, marbleScheduler, sleep } from '../support/helpers';
 
 // SPEC 5.4: the first failure of a non-optional process cancels every unsettled process, running
 // or waiting: its signal aborts, its Observable is unsubscribed, and its result is a CancelledError
@@ -31,7 +32,7 @@ describe('SPEC 5.4 HALT cancels every unsettled process on the first non-optiona
   });
 
   test('waiting processes are cancelled too, never started, and their slots are freed', async () => {
-    const backend = new RecordingBackend('capped', 1);
+    const backend = new FakeBackend({ name: 'capped', concurrencyLimit: 1 });
     const registry = new BackendRegistry().register('capped', backend);
     const on = new Placement({ endpoint: 'capped' });
     const failing = Process('first', async () => {
@@ -40,7 +41,7 @@ describe('SPEC 5.4 HALT cancels every unsettled process on the first non-optiona
     });
     const never = Process('queued', () => ProcessResult.ok('should not run'));
     const result = await PLACED_PAR([failing, on], [never, on], [never.withName('queued2'), on], { registry }).run();
-    expect(backend.started).toEqual(['first']);
+    expect(backend.names).toEqual(['first']);
     expect(result.results.slice(1).map((r) => r.failure.error)).toEqual([expect.any(CancelledError), expect.any(CancelledError)]);
     expect(result.results[1]?.failure.attempts).toBe(0);
     // The slot is free again for the next run.
@@ -81,7 +82,7 @@ describe('SPEC 5.4 HALT cancels every unsettled process on the first non-optiona
   test('in virtual time: processes queued behind a cap are withdrawn and never start', () => {
     const scheduler = marbleScheduler();
     scheduler.run(({ cold, expectObservable }) => {
-      const registry = new BackendRegistry().register('one', new RecordingBackend('one', 1));
+      const registry = new BackendRegistry().register('one', new FakeBackend({ name: 'one', concurrencyLimit: 1 }));
       const on = new Placement({ endpoint: 'one' });
       const broken = Process('broken', () => cold<ProcessResult>('-----#', undefined, new Error('x')));
       const next = Process('next', () => cold('-(r|)', { r: ProcessResult.ok(1) }));

@@ -1,6 +1,7 @@
 import { NEVER, map } from 'rxjs';
 import { BackendRegistry, DeadlineExceededError, type ParEvent, FailurePolicy, PLACED_PAR, Placement, Process, ProcessResult } from '../../lib';
-import { RecordingBackend, eventCode, marbleScheduler, sleep } from '../support/helpers';
+import { FakeBackend } from '../../lib/testing';
+import { eventCode, marbleScheduler, sleep } from '../support/helpers';
 
 // SPEC 5.7: when the deadline passes, every unsettled process, running or waiting, is cancelled with
 // a DeadlineExceededError saying which; run() resolves at the deadline even if a process ignores
@@ -9,7 +10,7 @@ describe('SPEC 5.7 the deadline cancels every unsettled process', () => {
   test('in virtual time: at 5 frames, the running one is "running" and the queued one "waiting"', () => {
     const scheduler = marbleScheduler();
     scheduler.run(({ cold, expectObservable }) => {
-      const registry = new BackendRegistry().register('one', new RecordingBackend('one', 1));
+      const registry = new BackendRegistry().register('one', new FakeBackend({ name: 'one', concurrencyLimit: 1 }));
       const on = new Placement({ endpoint: 'one' });
       const slow = Process('slow', () => cold('----------(r|)', { r: ProcessResult.ok(1) }));
       const group = PLACED_PAR([slow, on], [slow.withName('behind'), on], { registry, scheduler, deadline: 0.005 });

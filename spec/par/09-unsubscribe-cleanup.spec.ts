@@ -1,12 +1,13 @@
 import { type SchedulerAction, type SchedulerLike, type Subscription, asyncScheduler, map, take } from 'rxjs';
 import { BackendRegistry, CancelledError, FailurePolicy, PLACED_PAR, Placement, Process, ProcessResult } from '../../lib';
-import { RecordingBackend, marbleScheduler, sleep } from '../support/helpers';
+import { FakeBackend } from '../../lib/testing';
+import { marbleScheduler, sleep } from '../support/helpers';
 
 // SPEC 5.9: unsubscribing from events$ or result$ cancels every unsettled process and frees its
 // slot. After a run settles no timer, subscription or listener of it remains.
 describe('SPEC 5.9 unsubscribing cancels; a settled run leaves nothing behind', () => {
   test('unsubscribing from events$ aborts running processes and frees their slots', async () => {
-    const backend = new RecordingBackend('pool', 2);
+    const backend = new FakeBackend({ name: 'pool', concurrencyLimit: 2 });
     const registry = new BackendRegistry().register('pool', backend);
     const on = new Placement({ endpoint: 'pool' });
     const reasons: unknown[] = [];
@@ -24,7 +25,7 @@ describe('SPEC 5.9 unsubscribing cancels; a settled run leaves nothing behind', 
     expect(reasons[0]).toMatchObject({ reason: 'unsubscribed' });
     expect(backend.inFlight).toBe(0);
     // The third never started, and the slots serve the next run at once.
-    expect(backend.started).toEqual(['a', 'b']);
+    expect(backend.names).toEqual(['a', 'b']);
     const next = await PLACED_PAR([Process('next', () => ProcessResult.ok(1)), on], { registry }).run();
     expect(next.value).toEqual([1]);
   });

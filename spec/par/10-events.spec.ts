@@ -1,6 +1,7 @@
 import { map, toArray } from 'rxjs';
 import { BackendRegistry, FailurePolicy, type ParEvent, PLACED_PAR, Placement, Process, ProcessResult } from '../../lib';
-import { RecordingBackend, eventCode, marbleScheduler } from '../support/helpers';
+import { FakeBackend } from '../../lib/testing';
+import { eventCode, marbleScheduler } from '../support/helpers';
 
 // SPEC 5 events$: per index `queued? started partial* (retrying started partial*)* settled`, then `done`.
 describe('SPEC 5 events$ follows the per-process grammar and ends with done', () => {
@@ -35,7 +36,7 @@ describe('SPEC 5 events$ follows the per-process grammar and ends with done', ()
   test('every index follows the grammar through queueing, partials and retries', () => {
     const scheduler = marbleScheduler();
     scheduler.run(({ cold }) => {
-      const registry = new BackendRegistry().register('two', new RecordingBackend('two', 2));
+      const registry = new BackendRegistry().register('two', new FakeBackend({ name: 'two', concurrencyLimit: 2 }));
       const on = new Placement({ endpoint: 'two' });
       const processes = Array.from({ length: 6 }, (_, index) =>
         Process(`p${index}`, (ctx) => {

@@ -11,7 +11,8 @@ import {
   UsageError,
   mapPlaced,
 } from '../../lib';
-import { RecordingBackend, marbleScheduler, sleep } from '../support/helpers';
+import { FakeBackend } from '../../lib/testing';
+import { marbleScheduler, sleep } from '../support/helpers';
 
 const describeResult = (result: ProcessResult): string => (result.isOk ? String(result.value) : `${result.failure.processName}:${result.failure.error.name}`);
 
@@ -48,7 +49,7 @@ describe('mapPlaced', () => {
   });
 
   test('shares the backend cap with a concurrent PLACED_PAR', async () => {
-    const backend = new RecordingBackend('shared', 2);
+    const backend = new FakeBackend({ name: 'shared', concurrencyLimit: 2 });
     const registry = new BackendRegistry().register('shared', backend);
     const on = new Placement({ endpoint: 'shared' });
     const work = (name: string) =>
@@ -66,8 +67,8 @@ describe('mapPlaced', () => {
     const [groupResult] = await Promise.all([group, stream]);
     expect(groupResult.isOk).toBe(true);
     expect(streamed.sort()).toEqual(['m1', 'm2', 'm3']);
-    expect(backend.peak).toBe(2);
-    expect(backend.started).toEqual(['g1', 'g2', 'g3', 'm1', 'm2', 'm3']);
+    expect(backend.peakConcurrency).toBe(2);
+    expect(backend.names).toEqual(['g1', 'g2', 'g3', 'm1', 'm2', 'm3']);
   });
 
   test('HALT: the first non-optional failure cancels what is in flight, then errors the stream with its error', () => {
@@ -143,7 +144,7 @@ describe('mapPlaced', () => {
   });
 
   test('unsubscribing cancels what is in flight and frees the slots', async () => {
-    const backend = new RecordingBackend('pool', 1);
+    const backend = new FakeBackend({ name: 'pool', concurrencyLimit: 1 });
     const registry = new BackendRegistry().register('pool', backend);
     const on = new Placement({ endpoint: 'pool' });
     const aborted: string[] = [];
@@ -158,7 +159,7 @@ describe('mapPlaced', () => {
     subscription.unsubscribe();
     expect(aborted).toEqual(['a']);
     expect(backend.inFlight).toBe(0);
-    expect(backend.started).toEqual(['a']);
+    expect(backend.names).toEqual(['a']);
   });
 
   test('a source error cancels in-flight work and is forwarded', async () => {

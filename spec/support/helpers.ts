@@ -1,6 +1,4 @@
-import { Observable, finalize } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { type Backend, type Process, type ProcessContext, type ProcessResult } from '../../lib';
 
 /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -16,29 +14,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-/** A backend that runs processes locally and records how many ran at once and in which order they started. */
-export class RecordingBackend implements Backend {
-  inFlight = 0;
-  peak = 0;
-  readonly started: string[] = [];
-  readonly contexts: ProcessContext[] = [];
-
-  constructor(
-    readonly name: string,
-    readonly concurrencyLimit = Number.POSITIVE_INFINITY,
-  ) {}
-
-  execute(process: Process, ctx: ProcessContext): Observable<ProcessResult> {
-    return new Observable<ProcessResult>((subscriber) => {
-      this.inFlight += 1;
-      this.peak = Math.max(this.peak, this.inFlight);
-      this.started.push(process.name);
-      this.contexts.push(ctx);
-      return process.execute$(ctx).subscribe(subscriber);
-    }).pipe(finalize(() => (this.inFlight -= 1)));
-  }
 }
 
 /** A TestScheduler whose assertions are jest's deep equality. */
