@@ -69,7 +69,11 @@ export interface ResolvedOptions {
 
 /** Validates options (a miss is a `UsageError` naming `argument`) and applies the defaults. */
 export function resolveOptions(options: unknown, argument: string): ResolvedOptions {
-  const parsed = parseArgument(runOptionsSchema, options ?? {}, argument);
+  return withDefaults(parseArgument(runOptionsSchema, options ?? {}, argument));
+}
+
+/** The defaults applied to options already validated (by `runOptionsSchema` or a schema extending it). */
+export function withDefaults(parsed: z.output<typeof runOptionsSchema>): ResolvedOptions {
   return {
     onFailure: parsed.onFailure ?? FailurePolicy.HALT,
     deadline: parsed.deadline,

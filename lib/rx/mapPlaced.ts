@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { UsageError } from '../errors';
 import { PlacedRun } from '../par/engine';
 import { type PlacedItem, type ResolvedPair, type ValueOfItem, resolvePair } from '../par/PlacedPar';
-import { type PlacedParOptions, resolveOptions, runOptionsSchema } from '../par/options';
+import { type PlacedParOptions, runOptionsSchema, withDefaults } from '../par/options';
 import type { ProcessResult } from '../process/ProcessResult';
 import { parseArgument } from '../validation/parse';
 
@@ -41,8 +41,9 @@ export function mapPlaced<Source, Item extends PlacedItem>(
   options?: MapPlacedOptions,
 ): OperatorFunction<Source, ProcessResult<ValueOfItem<Item>>> {
   if (typeof project !== 'function') throw new UsageError('mapPlaced(project)', 'a function (value, index) => [Process, Placement] or a Process', project);
-  const { ordered = false, ...runOptions } = parseArgument(mapPlacedOptionsSchema, options ?? {}, 'mapPlaced options');
-  const { onFailure, registry, scheduler, parent, deadline } = resolveOptions(runOptions, 'mapPlaced options');
+  const parsed = parseArgument(mapPlacedOptionsSchema, options ?? {}, 'mapPlaced options');
+  const ordered = parsed.ordered ?? false;
+  const { onFailure, registry, scheduler, parent, deadline } = withDefaults(parsed);
   const itemDeadline = typeof deadline === 'number' ? deadline : undefined;
   const sharedDeadlineAt = deadline instanceof Date ? deadline.getTime() : undefined;
   type Value = ValueOfItem<Item>;
