@@ -22,13 +22,17 @@ export interface Backend {
 }
 
 /**
- * The base class for execution backends: where placed processes run.
+ * The base class for execution backends: where placed processes run. `name`, `concurrencyLimit` and
+ * `healthCheck` may be fields or getters (the seed writes them as `@property`): the base declares
+ * them without defining them, so nothing it sets hides a subclass's getter. Without a
+ * `concurrencyLimit` the backend has no cap; without a `healthCheck` it is always healthy.
  *
  * @example
  * ```ts
  * class MyCloudBackend extends ExecutionBackend {
- *   readonly name = 'my-cloud';
- *   override readonly concurrencyLimit = 100;
+ *   get name() { return 'my-cloud'; }
+ *   override get concurrencyLimit() { return 100; } // or: override readonly concurrencyLimit = 100;
+ *   override async healthCheck() { return true; }
  *   execute(process: Process, ctx: ProcessContext) {
  *     return process.execute(ctx); // route to the cloud here
  *   }
@@ -36,13 +40,33 @@ export interface Backend {
  * registry.register('my-cloud', new MyCloudBackend());
  * ```
  */
-export abstract class ExecutionBackend implements Backend {
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface below
+export abstract class ExecutionBackend {
   abstract readonly name: string;
-  readonly concurrencyLimit: number = Number.POSITIVE_INFINITY;
 
   abstract execute(process: Process, ctx: ProcessContext): ObservableInput<ProcessResult>;
 
+  /** Whether the backend can take work now (default: yes). */
   healthCheck(): HealthAnswer {
     return true;
   }
 }
+
+// The cap is declared, not defined: a field initialised in the class would hide a subclass's getter
+// of the same name (the seed's `@property`), and TypeScript forbids a getter overriding a field. An
+// optional member of the merged interface can be implemented by either, and is optional at runtime.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- optional by design
+export interface ExecutionBackend {
+  /** The most processes in flight on this backend at once, across every run (default `Infinity`). */
+  readonly concurrencyLimit?: number;
+}
+
+// At runtime the cap reads Infinity until a subclass says otherwise, with a field (assigned or
+// defined: the setter turns an assignment into the subclass's own property) or a getter.
+Object.defineProperty(ExecutionBackend.prototype, 'concurrencyLimit', {
+  get: () => Number.POSITIVE_INFINITY,
+  set(this: ExecutionBackend, value: unknown) {
+    Object.defineProperty(this, 'concurrencyLimit', { value, writable: true, enumerable: true, configurable: true });
+  },
+  configurable: true,
+});

@@ -1,11 +1,12 @@
-import { Observable, type Subscriber, firstValueFrom } from 'rxjs';
+import { Observable, type Subscriber, defer, filter, firstValueFrom, map } from 'rxjs';
 import { UsageError } from '../errors';
 import { Placement, UNSPECIFIED } from '../placement/Placement';
 import { type Process, isProcess, processBrand } from '../process/Process';
 import type { ProcessContext } from '../process/ProcessContext';
 import { ProcessResult } from '../process/ProcessResult';
-import { PlacedRun } from './engine';
-import type { ParEvent } from './events';
+import type { DoneEvent, ParEvent } from './events';
+import { group$ } from './pipeline';
+import { type EngineEvent, type RunSettings, placeTask } from './task';
 import type { PARResult } from './PARResult';
 import { isPlainObject } from '../validation/parse';
 import { type PlacedParOptions, type ResolvedOptions, deadlineAt, resolveOptions } from './options';
@@ -18,14 +19,6 @@ export type PlacedItem<T = unknown> = PlacedPair<T> | Process<T>;
 
 /** The success value of a placed item: the union over a group's items is the group's value type. */
 export type ValueOfItem<Item> = Item extends readonly [Process<infer V>, Placement] ? V : Item extends Process<infer V> ? V : never;
-
-/** What a group reports to: its events (when someone listens) and its result. */
-interface GroupSink<T> {
-  readonly event?: (event: ParEvent<T>) => void;
-  readonly done: (result: PARResult<T>) => void;
-  /** Whether the consumer has left (during the synchronous start, e.g. `take(1)` on the first event). */
-  readonly closed: () => boolean;
-}
 
 export interface ResolvedPair<T> {
   readonly process: Process<T>;
@@ -59,7 +52,7 @@ export class PlacedPar<T = unknown> extends Observable<ParEvent<T>> implements P
   /** @internal Use `PLACED_PAR` or `PAR`. */
   constructor(pairs: readonly ResolvedPair<T>[], options: ResolvedOptions, name: string) {
     super(function (this: Observable<ParEvent<T>>, subscriber: Subscriber<ParEvent<T>>) {
-      return (this as PlacedPar<T>).subscribeEvents(subscriber);
+      return (this as PlacedPar<T>).events$.subscribe(subscriber);
     });
     this.#pairs = pairs;
     this.#options = options;
@@ -73,14 +66,12 @@ export class PlacedPar<T = unknown> extends Observable<ParEvent<T>> implements P
 
   /** Every event of a run, ending with `done`; never errors because of what a process did. */
   get events$(): Observable<ParEvent<T>> {
-    return new Observable<ParEvent<T>>((subscriber) => this.subscribeEvents(subscriber));
+    return this.run$(undefined, true).pipe(map(publicEvent));
   }
 
   /** The group's result: one emission, then completion. */
   get result$(): Observable<PARResult<T>> {
-    return new Observable<PARResult<T>>((subscriber) =>
-      this.startRun({ done: (result) => (subscriber.next(result), subscriber.complete()), closed: () => subscriber.closed }, undefined),
-    );
+    return this.run$(undefined, false).pipe(filter(isDone), map((done) => done.result));
   }
 
   /** Runs the group; never rejects because of what a process or backend did. */
@@ -90,18 +81,7 @@ export class PlacedPar<T = unknown> extends Observable<ParEvent<T>> implements P
 
   /** As a process: the group's success values, or its first failure's error. */
   execute$(ctx: ProcessContext): Observable<ProcessResult<T[]>> {
-    return new Observable<ProcessResult<T[]>>((subscriber) =>
-      this.startRun(
-        {
-          done: (result) => {
-            subscriber.next(groupOutcome(result, this.name));
-            subscriber.complete();
-          },
-          closed: () => subscriber.closed,
-        },
-        ctx,
-      ),
-    );
+    return this.run$(ctx, false).pipe(filter(isDone), map((done) => groupOutcome(done.result, this.name)));
   }
 
   execute(ctx: ProcessContext): Promise<ProcessResult<T[]>> {
@@ -127,41 +107,22 @@ export class PlacedPar<T = unknown> extends Observable<ParEvent<T>> implements P
     return Object.assign(copy, { isOptional: fields.isOptional ?? this.isOptional });
   }
 
-  private subscribeEvents(subscriber: Subscriber<ParEvent<T>>): () => void {
-    return this.startRun(
-      {
-        event: (event) => subscriber.next(event),
-        done: (result) => {
-          subscriber.next({ type: 'done', result });
-          subscriber.complete();
-        },
-        closed: () => subscriber.closed,
-      },
-      undefined,
-    );
-  }
-
-  private startRun(sink: GroupSink<T>, ctx: ProcessContext | undefined): () => void {
-    const { onFailure, registry, scheduler, deadline, parent } = this.#options;
-    const run: PlacedRun<T> = new PlacedRun<T>(
-      {
+  /** A run of the group: its pairs placed now, as the processes of `ctx` when it runs nested. */
+  private run$(ctx: ProcessContext | undefined, verbose: boolean): Observable<EngineEvent<T> | DoneEvent<T>> {
+    return defer(() => {
+      const { onFailure, registry, scheduler, deadline, parent } = this.#options;
+      const at = deadlineAt(deadline, scheduler, ctx?.deadline);
+      const settings: RunSettings = {
         policy: onFailure,
         registry,
         scheduler,
         parent: ctx?.processName ?? parent,
-        deadlineAt: deadlineAt(deadline, scheduler, ctx?.deadline),
-        retainSettled: true,
-      },
-      { event: sink.event, done: () => sink.done(run.result()) },
-    );
-    run.open();
-    for (const { process, placement } of this.#pairs) {
-      // A consumer that left on an early event needs no more processes started.
-      if (sink.closed()) break;
-      run.add(process, placement);
-    }
-    run.close();
-    return () => run.dispose();
+        deadline: at === undefined ? undefined : new Date(at),
+        deadlineAt: at,
+        verbose,
+      };
+      return group$(this.#pairs.map(({ process, placement }, index) => placeTask(index, process, placement, settings)), settings);
+    });
   }
 }
 Object.defineProperty(PlacedPar.prototype, processBrand, { value: true });
@@ -234,4 +195,15 @@ export function PAR<Items extends Process[]>(...processes: Items): PlacedPar<Val
 export function PAR<Items extends Process[]>(...args: [...Items, PlacedParOptions]): PlacedPar<ValueOfItem<Items[number]>>;
 export function PAR(...args: unknown[]): PlacedPar {
   return buildGroup('PAR', args, 'only');
+}
+
+/** The public form of an engine event: a settlement becomes a `settled` event. */
+function publicEvent<T>(event: EngineEvent<T> | DoneEvent<T>): ParEvent<T> {
+  if (event.type !== 'settled') return event;
+  const { task, result } = event;
+  return { type: 'settled', index: task.index, name: task.process.name, placement: task.placement, result };
+}
+
+function isDone<T>(event: EngineEvent<T> | DoneEvent<T>): event is DoneEvent<T> {
+  return event.type === 'done';
 }

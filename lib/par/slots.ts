@@ -5,17 +5,80 @@ export interface SlotWaiter {
   cancel(): void;
 }
 
+/**
+ * One held slot. The holder ends it when its Observable is torn down; work it started that outlives
+ * the Observable (a promise a cancelled body ignores) keeps the slot until it settles, so a cap
+ * protects the backend from work it is really still doing.
+ */
+export interface Lease {
+  /** Keeps the slot until `work` settles, even after `end()`. */
+  hold(work: PromiseLike<unknown>): void;
+  /** The holder is done: the slot returns once every held work has settled. Idempotent. */
+  end(): void;
+}
+
 interface WaiterNode extends SlotWaiter {
-  grant: () => void;
+  grant: (lease: Lease) => void;
   previous: WaiterNode | undefined;
   next: WaiterNode | undefined;
   queued: boolean;
+}
+
+class SlotLease implements Lease {
+  #ended = false;
+  #held = 0;
+  #returned = false;
+
+  constructor(private readonly slots: BackendSlots) {}
+
+  hold(work: PromiseLike<unknown>): void {
+    if (this.#returned) return;
+    this.#held += 1;
+    const settled = (): void => {
+      this.#held -= 1;
+      this.returnIfIdle();
+    };
+    work.then(settled, settled);
+  }
+
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.returnIfIdle();
+  }
+
+  private returnIfIdle(): void {
+    if (!this.#ended || this.#held > 0 || this.#returned) return;
+    this.#returned = true;
+    this.slots.release();
+  }
+}
+
+/** Slots whose drain waits for the walk in progress (see `deferDrains`). */
+let deferred: Set<BackendSlots> | undefined;
+
+/**
+ * Runs `walk` (a HALT, a deadline, an unsubscription cutting many processes at once) with every
+ * slot it frees handed out only after it: a freed slot must not start a waiter that the same walk is
+ * about to cancel.
+ */
+export function deferDrains(walk: () => void): void {
+  if (deferred !== undefined) return walk();
+  const slots = new Set<BackendSlots>();
+  deferred = slots;
+  try {
+    walk();
+  } finally {
+    deferred = undefined;
+    for (const each of slots) each.drain();
+  }
 }
 
 /**
  * The slots of one backend, shared by every run that uses that backend instance: at most
  * `concurrencyLimit` holders at once, waiters served first-come first-served. The queue is a linked
  * list so that cancelling a waiter (HALT, deadline, unsubscription) costs O(1), never O(waiters).
+ * The limit is read from the backend each time, so a getter works as well as a field.
  */
 export class BackendSlots {
   #inFlight = 0;
@@ -40,15 +103,15 @@ export class BackendSlots {
     return this.backend.concurrencyLimit ?? Number.POSITIVE_INFINITY;
   }
 
-  /** Takes a slot if one is free and nobody is ahead in the queue. */
-  tryAcquire(): boolean {
-    if (this.#head !== undefined || this.#inFlight >= this.limit) return false;
+  /** A lease on a free slot, if one is free and nobody is ahead in the queue. */
+  tryAcquire(): Lease | undefined {
+    if (this.#head !== undefined || this.#inFlight >= this.limit) return undefined;
     this.#inFlight += 1;
-    return true;
+    return new SlotLease(this);
   }
 
-  /** Queues `grant`, called (holding a slot) when the waiter's turn comes. */
-  enqueue(grant: () => void): SlotWaiter {
+  /** Queues `grant`, called with a lease when the waiter's turn comes. */
+  enqueue(grant: (lease: Lease) => void): SlotWaiter {
     const node: WaiterNode = {
       grant,
       previous: this.#tail,
@@ -63,12 +126,11 @@ export class BackendSlots {
     return node;
   }
 
-  /**
-   * Gives a slot back without serving the queue yet: the caller settles its process first (so a
-   * HALT can withdraw its own waiters), then calls `drain`.
-   */
+  /** A lease returned its slot: serve the queue (after the walk in progress, if any). */
   release(): void {
     this.#inFlight -= 1;
+    if (deferred !== undefined) deferred.add(this);
+    else this.drain();
   }
 
   /** Serves waiters while slots are free. Re-entrant calls (a granted process that ends at once) return and let the outer loop go on. */
@@ -80,7 +142,7 @@ export class BackendSlots {
         const node = this.#head;
         this.remove(node);
         this.#inFlight += 1;
-        node.grant();
+        node.grant(new SlotLease(this));
       }
     } finally {
       this.#draining = false;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CancelledError, DeadlineExceededError } from '../errors';
 import { parseArgument } from '../validation/parse';
 import { secondsSchema } from '../validation/schemas';
 
@@ -97,7 +98,28 @@ export class RetryPolicy extends FailurePolicy {
     }
   }
 
+  /**
+   * Whether a process whose attempt number `attempts` failed with `error` runs again: not past
+   * `maxAttempts`, not after a cancellation or a deadline miss, nor when the error says it is
+   * permanent (`error.retryable === false`, e.g. an HTTP 401).
+   */
+  retries(error: Error, attempts: number): boolean {
+    if (attempts >= this.maxAttempts || error instanceof CancelledError || error instanceof DeadlineExceededError) return false;
+    return !('retryable' in error && error.retryable === false);
+  }
+
+  /** Seconds to wait after failed attempt number `attempts` (from 1): the backoff, or the error's `retryAfter` when longer. */
+  waitAfter(attempts: number, error: Error): number {
+    return Math.max(this.delayFor(attempts - 1), retryAfterOf(error));
+  }
+
   override toString(): string {
     return `FailurePolicy.retry({ maxAttempts: ${this.maxAttempts}, backoff: "${this.backoff}", baseDelay: ${this.baseDelay} })`;
   }
+}
+
+/** The wait an error asks for before a retry (`error.retryAfter`, seconds, e.g. from HTTP 429), or 0. */
+function retryAfterOf(error: Error): number {
+  const retryAfter = 'retryAfter' in error ? error.retryAfter : undefined;
+  return typeof retryAfter === 'number' && Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 0;
 }

@@ -2,9 +2,10 @@ import { Observable, type Unsubscribable, firstValueFrom, isObservable } from 'r
 import type { z } from 'zod';
 import { InvalidResultError, UsageError, ValidationError } from '../errors';
 import { Placement } from '../placement/Placement';
+import { isPromiseLike } from '../validation/isPromiseLike';
 import { isPlainObject, readableIssues } from '../validation/parse';
 import type { FailureFields } from './Failure';
-import { type ProcessContext, replaceInput } from './ProcessContext';
+import { type ProcessContext, holdWork, replaceInput } from './ProcessContext';
 
 /** @internal The key of `ProcessBase`'s inline runner (see `ProcessBase[runInline]`). */
 export const runInline: unique symbol = Symbol('stbass.runInline');
@@ -70,10 +71,6 @@ export function isProcess(candidate: unknown): candidate is Process {
 
 /** @internal On a copy (`optional()`, `withName`, `withInput`): the instance that was constructed. */
 const originOf: unique symbol = Symbol('stbass.processOrigin');
-
-function isPromiseLike(candidate: unknown): candidate is PromiseLike<unknown> {
-  return typeof (candidate as { then?: unknown } | null | undefined)?.then === 'function';
-}
 
 function checkName(name: unknown, argument: string): string {
   if (typeof name !== 'string' || name.length === 0) throw new UsageError(argument, 'a non-empty string', name);
@@ -152,6 +149,7 @@ export abstract class ProcessBase<T = unknown> implements Process<T> {
       return undefined;
     }
     if (isPromiseLike(output) && !isObservable(output)) {
+      ctx[holdWork](output);
       output.then(finish, fail);
       return undefined;
     }

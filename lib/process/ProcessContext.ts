@@ -32,6 +32,12 @@ export interface ProcessContextFields {
 /** @internal Lets `Process.execute$` hand the parsed input to the context it was given. */
 export const replaceInput: unique symbol = Symbol('stbass.replaceInput');
 
+/**
+ * @internal Tells the run of work a body started that can outlive its Observable (a promise, which
+ * cancellation cannot stop): the run keeps the backend's slot until that work settles.
+ */
+export const holdWork: unique symbol = Symbol('stbass.holdWork');
+
 const neverAborted = new AbortController().signal;
 
 /**
@@ -102,6 +108,9 @@ export class ProcessContext<Input = unknown> {
   [replaceInput](input: unknown): void {
     this.#input = input as Input;
   }
+
+  /** @internal See `holdWork`; a context outside a run has no slot to keep. */
+  [holdWork](_work: PromiseLike<unknown>): void {}
 
   /** A fresh UUID per execution. */
   get processId(): string {

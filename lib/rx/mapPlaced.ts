@@ -1,8 +1,9 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import { type MonoTypeOperatorFunction, type OperatorFunction, concatMap, defer, filter, map } from 'rxjs';
 import { z } from 'zod';
 import { UsageError } from '../errors';
-import { PlacedRun } from '../par/engine';
-import { type PlacedItem, type ResolvedPair, type ValueOfItem, resolvePair } from '../par/PlacedPar';
+import { runPlaced } from '../par/pipeline';
+import { type EngineEvent, type RunSettings, type Settlement, placeTask } from '../par/task';
+import { type PlacedItem, type ValueOfItem, resolvePair } from '../par/PlacedPar';
 import { type PlacedParOptions, runOptionsSchema, withDefaults } from '../par/options';
 import type { ProcessResult } from '../process/ProcessResult';
 import { parseArgument } from '../validation/parse';
@@ -45,59 +46,54 @@ export function mapPlaced<Source, Item extends PlacedItem>(
   const ordered = parsed.ordered ?? false;
   const { onFailure, registry, scheduler, parent, deadline } = withDefaults(parsed);
   const itemDeadline = typeof deadline === 'number' ? deadline : undefined;
-  const sharedDeadlineAt = deadline instanceof Date ? deadline.getTime() : undefined;
+  const sharedDeadline = deadline instanceof Date ? deadline : undefined;
   type Value = ValueOfItem<Item>;
 
   return (source) =>
-    new Observable<ProcessResult<Value>>((subscriber) => {
-      // Results that settled ahead of their turn, when ordered; emitted as soon as the gap closes.
-      const waiting = new Map<number, ProcessResult<Value>>();
-      let nextToEmit = 0;
-      let halted = false;
-      const emitInOrder = (index: number, result: ProcessResult<Value>): void => {
-        if (!ordered) return subscriber.next(result);
-        waiting.set(index, result);
-        for (let ready = waiting.get(nextToEmit); ready !== undefined; ready = waiting.get(nextToEmit)) {
-          waiting.delete(nextToEmit);
-          nextToEmit += 1;
-          subscriber.next(ready);
-        }
+    defer(() => {
+      const settings: RunSettings = {
+        policy: onFailure,
+        registry,
+        scheduler,
+        parent,
+        deadline: sharedDeadline,
+        deadlineAt: sharedDeadline?.getTime(),
+        verbose: false,
       };
-      const run = new PlacedRun<Value>(
-        { policy: onFailure, registry, scheduler, parent, deadlineAt: sharedDeadlineAt, retainSettled: false },
-        {
-          settled: (task, halting) => {
-            // From the halting failure on, the stream's answer is that failure's error, not more results.
-            halted ||= halting;
-            if (!halted && task.result !== undefined) emitInOrder(task.index, task.result);
-          },
-          halted: (failure) => subscriber.error(failure.error),
-          done: () => subscriber.complete(),
-        },
-      );
-      run.open();
       let index = 0;
-      const upstream = source.subscribe({
-        next: (value) => {
-          let pair: ResolvedPair<Value>;
-          try {
-            pair = resolvePair<Value>(project(value, index), `mapPlaced project(value, ${index}) result`, 'allowed');
-          } catch (error) {
-            subscriber.error(error);
-            return;
+      const tasks$ = source.pipe(
+        map((value) => {
+          const pair = resolvePair<Value>(project(value, index), `mapPlaced project(value, ${index}) result`, 'allowed');
+          const ownDeadlineAt = itemDeadline === undefined ? undefined : scheduler.now() + itemDeadline * 1000;
+          return placeTask(index++, pair.process, pair.placement, settings, ownDeadlineAt);
+        }),
+      );
+      const settled$ = runPlaced(tasks$, settings, { error: (failure) => failure.error }).pipe(filter(isSettlement));
+      return (ordered ? settled$.pipe(inSourceOrder()) : settled$).pipe(map((settlement) => settlement.result));
+    });
+}
+
+function isSettlement<T>(event: EngineEvent<T>): event is Settlement<T> {
+  return event.type === 'settled';
+}
+
+/** Holds settlements that came ahead of their turn and emits them in the order their items arrived. */
+function inSourceOrder<T>(): MonoTypeOperatorFunction<Settlement<T>> {
+  return (source) =>
+    defer(() => {
+      const early = new Map<number, Settlement<T>>();
+      let next = 0;
+      return source.pipe(
+        concatMap((settlement) => {
+          early.set(settlement.task.index, settlement);
+          const ready: Settlement<T>[] = [];
+          for (let found = early.get(next); found !== undefined; found = early.get(next)) {
+            early.delete(next);
+            next += 1;
+            ready.push(found);
           }
-          index += 1;
-          run.add(pair.process, pair.placement, itemDeadline);
-        },
-        error: (error: unknown) => {
-          run.dispose();
-          subscriber.error(error);
-        },
-        complete: () => run.close(),
-      });
-      return () => {
-        upstream.unsubscribe();
-        run.dispose();
-      };
+          return ready;
+        }),
+      );
     });
 }

@@ -1,0 +1,142 @@
+import { Observable, type ObservableInput, type Unsubscribable, from, isObservable, observable as observableKey } from 'rxjs';
+import type { Backend } from '../backends/ExecutionBackend';
+import { CancelledError, InvalidResultError } from '../errors';
+import { runInline } from '../process/Process';
+import { ProcessResult } from '../process/ProcessResult';
+import { addUsage } from '../process/usage';
+import { isPromiseLike } from '../validation/isPromiseLike';
+import { RunContext } from './RunContext';
+import type { Lease } from './slots';
+import { type EngineEvent, type PlacedTask, failed, failedNow, stamped } from './task';
+
+/**
+ * One attempt of a placed process on its backend, holding `lease`: emits `started`, a `partial` per
+ * `ctx.emit`, and last the settlement, built from what `backend.execute` gave — a `ProcessResult`,
+ * a promise of one, or an Observable whose last emission is one. It never errors: a throw, a
+ * rejection, an error, an empty completion or anything else returned is the settlement's failure.
+ *
+ * ```
+ * execute:  ----a---(r|)
+ * attempt$: s---p---(R|)     s: started, p: partial (ctx.emit), R: settled with r, stamped
+ * ```
+ *
+ * Unsubscribed before it settles (HALT, the deadline, the consumer leaving), it aborts `ctx.signal`
+ * with the task's cut reason and unsubscribes the backend. The settlement is emitted only once the
+ * backend's Observable has been torn down, so its finalizers run before the slot goes on. An
+ * attempt subscribed when the deadline has already passed (its timer lags) never starts: it returns
+ * its slot at once and waits for the deadline to settle it.
+ *
+ * @example
+ * ```ts
+ * withSlot(slots, (lease) => attempt$(task, backend, lease));
+ * ```
+ */
+export function attempt$<T>(task: PlacedTask<T>, backend: Backend, lease: Lease): Observable<EngineEvent<T>> {
+  return new Observable<EngineEvent<T>>((subscriber) => {
+    const { settings, process, placement, index } = task;
+    const { scheduler } = settings;
+    const now = scheduler.now();
+    if (task.deadlineAt !== undefined && now >= task.deadlineAt) {
+      lease.end();
+      return undefined;
+    }
+    const attempt = (task.attempts += 1);
+    task.startedAt ??= now;
+    task.running = true;
+    let ended = false;
+    const ctx = new RunContext(
+      {
+        processName: process.name,
+        placement,
+        backend: backend.name,
+        parent: settings.parent,
+        deadline: task.deadline,
+        attempt,
+        input: process.boundInput,
+        now: () => scheduler.now(),
+        onEmit: settings.verbose ? (value) => ended || subscriber.next({ type: 'partial', index, name: process.name, placement, value }) : undefined,
+      },
+      lease,
+    );
+    task.context = ctx;
+    const end = (outcome: unknown): void => {
+      if (ended) return;
+      ended = true;
+      task.running = false;
+      task.usage = addUsage(task.usage, ctx.usage);
+      const result = outcome instanceof ProcessResult ? stamped(task, outcome as ProcessResult<T>) : failed(task, new InvalidResultError(outcome, `backend "${backend.name}"`));
+      subscriber.next({ type: 'settled', task, result });
+      subscriber.complete();
+    };
+    if (settings.verbose) subscriber.next({ type: 'started', index, name: process.name, placement, backend: backend.name, attempt });
+    // A consumer may have left in reaction to that event: then nothing runs.
+    if (subscriber.closed) return undefined;
+
+    const running = task.inline === undefined ? execute(task, backend, ctx, lease, end) : task.inline[runInline](ctx, end);
+    return () => {
+      if (!ended) {
+        ended = true;
+        task.running = false;
+        task.usage = addUsage(task.usage, ctx.usage);
+        ctx.abort(task.cutReason ?? new CancelledError('unsubscribed'));
+      }
+      running?.unsubscribe();
+    };
+  });
+}
+
+/** Calls the backend and hands what it gives to `end`; returns the subscription to cancel, if any. */
+function execute<T>(task: PlacedTask<T>, backend: Backend, ctx: RunContext, lease: Lease, end: (outcome: unknown) => void): Unsubscribable | undefined {
+  let output: unknown;
+  try {
+    output = backend.execute(task.process, ctx);
+  } catch (error) {
+    end(failedNow(task, error));
+    return undefined;
+  }
+  if (output instanceof ProcessResult) {
+    end(output);
+    return undefined;
+  }
+  if (isPromiseLike(output) && !isObservable(output)) {
+    // A promise cannot be cancelled: the slot is the backend's until it settles.
+    lease.hold(output);
+    output.then(end, (error: unknown) => end(failedNow(task, error)));
+    return undefined;
+  }
+  if (!isSubscribable(output)) {
+    end(failedNow(task, new InvalidResultError(output, `backend "${backend.name}" execute()`)));
+    return undefined;
+  }
+  return lastOf(from(output), task, backend, end);
+}
+
+/** An Observable, ours or another library's (`Symbol.observable`); not an array, a string or another iterable. */
+function isSubscribable(candidate: unknown): candidate is ObservableInput<unknown> {
+  return isObservable(candidate) || typeof (candidate as Partial<Record<string | symbol, unknown>> | null | undefined)?.[observableKey] === 'function';
+}
+
+/** Subscribes to the backend's Observable and hands its last value to `end` once it is torn down. */
+function lastOf<T>(output: Observable<unknown>, task: PlacedTask<T>, backend: Backend, end: (outcome: unknown) => void): Unsubscribable {
+  let outcome: unknown;
+  let emitted = false;
+  let settled = false;
+  const subscription = output.subscribe({
+    next: (value) => {
+      outcome = value;
+      emitted = true;
+    },
+    error: (error: unknown) => {
+      outcome = failedNow(task, error);
+      settled = true;
+    },
+    complete: () => {
+      settled = true;
+      if (!emitted) outcome = failedNow(task, new InvalidResultError(undefined, `backend "${backend.name}" completed without a result; it`));
+    },
+  });
+  subscription.add(() => {
+    if (settled) end(outcome);
+  });
+  return subscription;
+}

@@ -1,0 +1,81 @@
+// The engine, as the sentence that describes it: each placed process becomes an Observable produced
+// by the backend chosen from the registry (its health checked first); it waits for and holds a slot
+// of its backend's cap and is retried by the policy; the run merges them, cuts them at the deadline
+// (one timer for the run) and on HALT, and reduces the events into a PARResult.
+//
+// Stock RxJS where it scales (defer, from, merge, concat, Subject, map, tap, and the health check's
+// operators); hand-written where it does not or cannot say what we mean, each in its own file:
+// - mergePlaced: mergeMap keeps its inners in the parent's finalizer array (quadratic at 100k), and a
+//   takeUntil per process on one Subject is quadratic too; a stop walks a Map of the live ones once.
+// - withSlot: mergeMap(fn, cap) buffers waiters in a shifted array (O(n) past ~16k), cannot withdraw
+//   one, and cannot be shared by every run of a backend; and a slot outlives a promise-based body.
+// - timerAt: RxJS's timer fires at once for delays past 24.8 days.
+// - retryBy: an attempt's failure is a value, not an error, and waits may be that long too.
+// - attempt$, afterHealthCheck, haltOn, ownDeadline: the steps themselves.
+// bench/operators.ts measures mergePlaced and withSlot beside mergeMap.
+import { EMPTY, type Observable, Subject, concat, defer, from, map, merge, of, tap } from 'rxjs';
+import { RetryPolicy } from '../policy/FailurePolicy';
+import type { Failure } from '../process/Failure';
+import { afterHealthCheck } from './afterHealthCheck';
+import { attempt$ } from './attempt';
+import type { DoneEvent, QueuedEvent } from './events';
+import { haltOn } from './haltOn';
+import { type Stop, mergePlaced } from './mergePlaced';
+import { ownDeadline } from './ownDeadline';
+import { PARResult, type PAREntry, SettledEntry } from './PARResult';
+import { retryBy } from './retryBy';
+import { type EngineEvent, type PlacedTask, type RunSettings, type Settlement, backendName, deadlineError, failed, unavailable } from './task';
+import { timerAt } from './timerAt';
+import { slotsFor } from './slots';
+import { withSlot } from './withSlot';
+
+/** One placed process: health check, a slot of its backend, an attempt; again while the policy retries. */
+export function placed$<T>(task: PlacedTask<T>): Observable<EngineEvent<T>> {
+  const { backend, settings } = task;
+  if (backend instanceof Error) return of(settlement(task, backend));
+  const queued = settings.verbose ? (): QueuedEvent | undefined => (task.attempts === 0 ? { type: 'queued', index: task.index, name: task.process.name, placement: task.placement, backend: backend.name } : undefined) : undefined;
+  const attempts$ = withSlot(slotsFor(backend), (lease) => attempt$(task, backend, lease), queued).pipe(
+    afterHealthCheck<EngineEvent<T>>(backend, (why) => settlement(task, unavailable(task, why.detail, why.cause))),
+  );
+  const { policy } = settings;
+  const retried$ = policy instanceof RetryPolicy ? attempts$.pipe(retryBy(task, policy)) : attempts$;
+  return task.deadlineAt === settings.deadlineAt ? retried$ : retried$.pipe(ownDeadline(task));
+}
+
+/**
+ * The processes of a run, merged until HALT or the run's deadline stops them. With `halted`, a HALT
+ * errors the stream (mapPlaced) instead of settling the rest.
+ */
+export function runPlaced<T>(tasks$: Observable<PlacedTask<T>>, settings: RunSettings, halted?: { error: (failure: Failure) => unknown }): Observable<EngineEvent<T>> {
+  return defer(() => {
+    const halts = new Subject<Stop>();
+    const { deadlineAt, scheduler, policy } = settings;
+    const deadline$ = deadlineAt === undefined ? EMPTY : timerAt(scheduler, deadlineAt).pipe(map((): Stop => deadlineError));
+    return tasks$.pipe(
+      mergePlaced(placed$, merge(deadline$, halts)),
+      haltOn(policy, (stop) => halts.next(stop), halted),
+    );
+  });
+}
+
+/** A group's run: its events, then `done` with the `PARResult` they reduce to (one entry per task). */
+export function group$<T>(tasks: readonly PlacedTask<T>[], settings: RunSettings): Observable<EngineEvent<T> | DoneEvent<T>> {
+  return defer(() => {
+    const entries = new Array<PAREntry<T>>(tasks.length);
+    const record = (event: EngineEvent<T>): void => {
+      if (event.type === 'settled') entries[event.task.index] = entryOf(event, settings.scheduler.now());
+    };
+    return concat(
+      runPlaced(from(tasks), settings).pipe(tap(record)),
+      defer(() => of<DoneEvent<T>>({ type: 'done', result: new PARResult(entries) })),
+    );
+  });
+}
+
+function entryOf<T>({ task, result }: Settlement<T>, settledAt: number): PAREntry<T> {
+  return new SettledEntry(task.index, task.process.name, task.placement, backendName(task), result, task.attempts, task.usage, task.startedAt, settledAt);
+}
+
+function settlement<T>(task: PlacedTask<T>, error: Error): Settlement<T> {
+  return { type: 'settled', task, result: failed(task, error) };
+}
