@@ -21,7 +21,8 @@ import {
   stat,
   verdict,
 } from './harness';
-import { stbass } from './target';
+import { baselineStbass, stbass } from './target';
+import type * as Stbass from '../lib/index';
 import type { PARResult, PlacedPair, ProcessResult } from '../lib/index';
 
 export type Variant = 'immediate' | 'setImmediate';
@@ -147,16 +148,56 @@ function checkResults(results: readonly ProcessResult<number>[], n: number): voi
   checkSum(results.map((result) => result.value), n);
 }
 
+/** The stbass cases (PLACED_PAR COLLECT and HALT, PAR, mapPlaced) for one build of stbass. */
+function stbassCases(s: typeof Stbass, work: (i: number) => Promise<number>, suffix: string, role: Case['role']): Case[] {
+  const registry = new s.BackendRegistry({ default: new s.LocalBackend() });
+  const placement = new s.Placement({});
+  const toResult = (value: number): ProcessResult<number> => s.ProcessResult.ok(value);
+  const pairs = (n: number) => items(n).map((i) => [s.Process('p', () => work(i).then(toResult)), placement] as const);
+  return [
+    {
+      name: `PLACED_PAR COLLECT${suffix}`,
+      role,
+      run: (n) => s.PLACED_PAR(...pairs(n), { onFailure: s.FailurePolicy.COLLECT, registry }).run(),
+      check: checkGroup,
+    } satisfies Case<PARResult<number>>,
+    {
+      name: `PLACED_PAR HALT${suffix}`,
+      role,
+      run: (n) => s.PLACED_PAR(...pairs(n), { onFailure: s.FailurePolicy.HALT, registry }).run(),
+      check: checkGroup,
+    } satisfies Case<PARResult<number>>,
+    {
+      name: `PAR${suffix}`,
+      role,
+      run: (n) => s.PAR(...items(n).map((i) => s.Process('p', () => work(i).then(toResult))), { registry }).run(),
+      check: checkGroup,
+    } satisfies Case<PARResult<number>>,
+    {
+      name: `mapPlaced COLLECT${suffix}`,
+      role,
+      run: (n) =>
+        lastValueFrom(
+          from(items(n)).pipe(
+            s.mapPlaced<number, PlacedPair<number>>((i) => [s.Process('p', () => work(i).then(toResult)), placement] as const, { onFailure: s.FailurePolicy.COLLECT, registry }),
+            toArray(),
+          ),
+        ),
+      check: checkResults,
+    } satisfies Case<ProcessResult<number>[]>,
+  ];
+}
+
+/** The suffix of the cases run on the baseline build named by STBASS_BENCH_BASELINE. */
+export const BASELINE_SUFFIX = ' [baseline]';
+
 /** The cases of benchmark 1 for one variant of the work. */
 export async function overheadCases(variant: Variant, config: ScalingConfig): Promise<Case[]> {
   const s = stbass();
   const { default: pLimit } = await import('p-limit');
   const { default: PQueue } = await import('p-queue');
   const work = WORK[variant];
-  const registry = new s.BackendRegistry({ default: new s.LocalBackend() });
-  const placement = new s.Placement({});
-  const toResult = (value: number): ProcessResult<number> => s.ProcessResult.ok(value);
-  const pairs = (n: number) => items(n).map((i) => [s.Process('p', () => work(i).then(toResult)), placement] as const);
+  const baseline = baselineStbass();
 
   const cases: Case[] = [
     {
@@ -171,36 +212,8 @@ export async function overheadCases(variant: Variant, config: ScalingConfig): Pr
       run: (n) => lastValueFrom(from(items(n)).pipe(mergeMap(work), toArray())),
       check: checkSum,
     } satisfies Case<number[]>,
-    {
-      name: 'PLACED_PAR COLLECT',
-      role: 'stbass',
-      run: (n) => s.PLACED_PAR(...pairs(n), { onFailure: s.FailurePolicy.COLLECT, registry }).run(),
-      check: checkGroup,
-    } satisfies Case<PARResult<number>>,
-    {
-      name: 'PLACED_PAR HALT',
-      role: 'stbass',
-      run: (n) => s.PLACED_PAR(...pairs(n), { onFailure: s.FailurePolicy.HALT, registry }).run(),
-      check: checkGroup,
-    } satisfies Case<PARResult<number>>,
-    {
-      name: 'PAR',
-      role: 'stbass',
-      run: (n) => s.PAR(...items(n).map((i) => s.Process('p', () => work(i).then(toResult))), { registry }).run(),
-      check: checkGroup,
-    } satisfies Case<PARResult<number>>,
-    {
-      name: 'mapPlaced COLLECT',
-      role: 'stbass',
-      run: (n) =>
-        lastValueFrom(
-          from(items(n)).pipe(
-            s.mapPlaced<number, PlacedPair<number>>((i) => [s.Process('p', () => work(i).then(toResult)), placement] as const, { onFailure: s.FailurePolicy.COLLECT, registry }),
-            toArray(),
-          ),
-        ),
-      check: checkResults,
-    } satisfies Case<ProcessResult<number>[]>,
+    ...stbassCases(s, work, '', 'stbass'),
+    ...(baseline === undefined ? [] : stbassCases(baseline, work, BASELINE_SUFFIX, 'peer')),
     {
       name: P_LIMIT,
       role: 'peer',

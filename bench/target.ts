@@ -108,3 +108,17 @@ export function stbass(): typeof Stbass {
   loaded ??= load(process.env.STBASS_BENCH_TARGET ?? join(root, 'lib', 'index.ts')) as typeof Stbass;
   return loaded;
 }
+
+let baseline: typeof Stbass | undefined;
+
+/**
+ * A second build of stbass to measure beside the current one (STBASS_BENCH_BASELINE: the path of
+ * its compiled index.js), e.g. the engine before a rewrite: `npm run bench -- --only=overhead`
+ * then shows both in one run. Undefined when the variable is not set.
+ */
+export function baselineStbass(): typeof Stbass | undefined {
+  const path = process.env.STBASS_BENCH_BASELINE;
+  if (path === undefined || path === '') return undefined;
+  baseline ??= load(path) as typeof Stbass;
+  return baseline;
+}
