@@ -1,4 +1,4 @@
-import { Observable, type ObservableInput, type SchedulerLike, map, switchMap, timer } from 'rxjs';
+import { type Observable, type ObservableInput, type SchedulerLike, map, switchMap, timer } from 'rxjs';
 import {
   BackendRegistry,
   ExecutionBackend,
@@ -25,6 +25,7 @@ describe('SPEC 4 backends and processes written the way users write them', () =>
       override get concurrencyLimit(): number {
         return 2;
       }
+      // eslint-disable-next-line @typescript-eslint/require-await -- the seed's own `async def health_check`
       override async healthCheck(): Promise<boolean> {
         return true;
       }
