@@ -116,6 +116,7 @@ export class PlacedPar<T = unknown> extends Observable<ParEvent<T>> implements P
         policy: onFailure,
         registry,
         scheduler,
+        now: () => scheduler.now(),
         parent: ctx?.processName ?? parent,
         deadline: at === undefined ? undefined : new Date(at),
         deadlineAt: at,

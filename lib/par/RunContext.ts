@@ -30,6 +30,6 @@ export class RunContext extends ProcessContext {
   }
 
   override [holdWork](work: PromiseLike<unknown>): void {
-    this.#lease.hold(work);
+    this.#lease.holdUntil(work);
   }
 }

@@ -53,13 +53,15 @@ export function attempt$<T>(task: PlacedTask<T>, backend: Backend, lease: Lease)
         deadline: task.deadline,
         attempt,
         input: process.boundInput,
-        now: () => scheduler.now(),
+        now: settings.now,
         onEmit: settings.verbose ? (value) => ended || subscriber.next({ type: 'partial', index, name: process.name, placement, value }) : undefined,
       },
       lease,
     );
     task.context = ctx;
+    let release: (() => void) | undefined;
     const end = (outcome: unknown): void => {
+      release?.();
       if (ended) return;
       ended = true;
       task.running = false;
@@ -72,7 +74,14 @@ export function attempt$<T>(task: PlacedTask<T>, backend: Backend, lease: Lease)
     // A consumer may have left in reaction to that event: then nothing runs.
     if (subscriber.closed) return undefined;
 
-    const running = task.inline === undefined ? execute(task, backend, ctx, lease, end) : task.inline[runInline](ctx, end);
+    let running: Unsubscribable | undefined;
+    if (task.inline === undefined) running = execute(task, backend, ctx, lease, end);
+    else {
+      const inline = task.inline[runInline](ctx, end);
+      // A pending promise keeps the slot until it settles (`end` is called then, cancelled or not).
+      if (isPromiseLike(inline)) release = lease.hold();
+      else running = inline;
+    }
     return () => {
       if (!ended) {
         ended = true;
@@ -100,7 +109,7 @@ function execute<T>(task: PlacedTask<T>, backend: Backend, ctx: RunContext, leas
   }
   if (isPromiseLike(output) && !isObservable(output)) {
     // A promise cannot be cancelled: the slot is the backend's until it settles.
-    lease.hold(output);
+    lease.holdUntil(output);
     output.then(end, (error: unknown) => end(failedNow(task, error)));
     return undefined;
   }

@@ -1,4 +1,4 @@
-import { Observable, type Observer, type OperatorFunction, Subscriber } from 'rxjs';
+import { Observable, type OperatorFunction, Subscriber } from 'rxjs';
 import { subscribeLinked } from './subscribeLinked';
 import { CancelledError } from '../errors';
 import { deferDrains } from './slots';
@@ -58,6 +58,17 @@ export function mergePlaced<T>(project: (task: PlacedTask<T>) => Observable<Engi
           }
         });
       const unsubscribed: Stop = () => new CancelledError('unsubscribed');
+      const merged: Merged<T> = {
+        next: (task, event) => {
+          if (event.type === 'settled') live.delete(task);
+          subscriber.next(event);
+        },
+        error: (error) => subscriber.error(error),
+        complete: (task) => {
+          live.delete(task);
+          completeIfDone();
+        },
+      };
 
       subscriber.add(
         stop$.subscribe((stop) => {
@@ -73,18 +84,7 @@ export function mergePlaced<T>(project: (task: PlacedTask<T>) => Observable<Engi
         next: (task) => {
           if (stopped !== undefined) return settle(task, (task.cutReason = stopped(task)));
           // Registered before it is subscribed: a consumer may leave (or a stop come) while it starts.
-          const events: Observer<EngineEvent<T>> = {
-            next: (event) => {
-              if (event.type === 'settled') live.delete(task);
-              subscriber.next(event);
-            },
-            error: (error: unknown) => subscriber.error(error),
-            complete: () => {
-              live.delete(task);
-              completeIfDone();
-            },
-          };
-          const inner = new Subscriber(events);
+          const inner = new MergedProcess(task, merged);
           live.set(task, inner);
           project(task).subscribe(inner);
         },
@@ -101,3 +101,40 @@ export function mergePlaced<T>(project: (task: PlacedTask<T>) => Observable<Engi
     });
 }
 
+
+/** Where the processes of one merge report, shared by all of them. */
+interface Merged<T> {
+  next(task: PlacedTask<T>, event: EngineEvent<T>): void;
+  error(error: unknown): void;
+  complete(task: PlacedTask<T>): void;
+}
+
+/** One merged process: a Subscriber of its own (unsubscribed alone when it is cut), one object per process. */
+class MergedProcess<T> extends Subscriber<EngineEvent<T>> {
+  constructor(
+    private readonly task: PlacedTask<T>,
+    private readonly merged: Merged<T>,
+  ) {
+    super();
+  }
+
+  protected override _next(event: EngineEvent<T>): void {
+    this.merged.next(this.task, event);
+  }
+
+  protected override _error(error: unknown): void {
+    try {
+      this.merged.error(error);
+    } finally {
+      this.unsubscribe();
+    }
+  }
+
+  protected override _complete(): void {
+    try {
+      this.merged.complete(this.task);
+    } finally {
+      this.unsubscribe();
+    }
+  }
+}

@@ -11,10 +11,14 @@ export interface SlotWaiter {
  * protects the backend from work it is really still doing.
  */
 export interface Lease {
+  /** Keeps the slot, even after `end()`, until the returned function is called (once is enough). */
+  hold(): () => void;
   /** Keeps the slot until `work` settles, even after `end()`. */
-  hold(work: PromiseLike<unknown>): void;
-  /** The holder is done: the slot returns once every held work has settled. Idempotent. */
+  holdUntil(work: PromiseLike<unknown>): void;
+  /** The holder is done: the slot returns once nothing holds it. Idempotent. */
   end(): void;
+  /** The same as `end`, so that a lease can be added to a Subscription as its teardown. */
+  unsubscribe(): void;
 }
 
 interface WaiterNode extends SlotWaiter {
@@ -31,20 +35,30 @@ class SlotLease implements Lease {
 
   constructor(private readonly slots: BackendSlots) {}
 
-  hold(work: PromiseLike<unknown>): void {
-    if (this.#returned) return;
+  hold(): () => void {
     this.#held += 1;
-    const settled = (): void => {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
       this.#held -= 1;
       this.returnIfIdle();
     };
-    work.then(settled, settled);
+  }
+
+  holdUntil(work: PromiseLike<unknown>): void {
+    const release = this.hold();
+    work.then(release, release);
   }
 
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
     this.returnIfIdle();
+  }
+
+  unsubscribe(): void {
+    this.end();
   }
 
   private returnIfIdle(): void {

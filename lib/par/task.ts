@@ -17,6 +17,8 @@ export interface RunSettings {
   readonly policy: FailurePolicy;
   readonly registry: BackendRegistry;
   readonly scheduler: SchedulerLike;
+  /** The scheduler's clock, as one function every context of the run shares. */
+  readonly now: () => number;
   readonly parent: string | undefined;
   /** The group's deadline, if any: one `Date` that every context of the run shares. */
   readonly deadline: Date | undefined;

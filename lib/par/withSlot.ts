@@ -27,7 +27,7 @@ export function withSlot<E>(slots: BackendSlots, work: (lease: Lease) => Observa
     const start = (lease: Lease): void => {
       // The work's teardown is added first, so the backend's finalizers run before the lease ends.
       work(lease).subscribe(subscriber);
-      subscriber.add(() => lease.end());
+      subscriber.add(lease);
     };
     const lease = slots.tryAcquire();
     if (lease !== undefined) return start(lease);

@@ -105,20 +105,24 @@ export abstract class ProcessBase<T = unknown> implements Process<T> {
   abstract run(ctx: ProcessContext): ProcessOutput<T>;
 
   execute$(ctx: ProcessContext): Observable<ProcessResult<T>> {
-    return new Observable<ProcessResult<T>>((subscriber) =>
-      this[runInline](ctx, (result) => {
+    return new Observable<ProcessResult<T>>((subscriber) => {
+      const running = this[runInline](ctx, (result) => {
         subscriber.next(result);
         subscriber.complete();
-      }),
-    );
+      });
+      // A promise cannot be cancelled: the run keeps its slot until it settles.
+      if (isPromiseLike(running)) ctx[holdWork](running);
+      else return running;
+    });
   }
 
   /**
    * @internal Runs the body once and calls `settle` exactly once with its result, synchronously when
-   * the body is; returns the body's subscription when it is an Observable. `execute$` wraps this;
-   * the engine calls it directly for in-process backends, saving an Observable per process.
+   * the body is; returns the body's subscription when it is an Observable, its promise while that is
+   * pending (`settle` is called when it settles, whatever else happened). `execute$` wraps this; the
+   * engine calls it directly for in-process backends, saving an Observable per process.
    */
-  [runInline](ctx: ProcessContext, settle: (result: ProcessResult<T>) => void): Unsubscribable | undefined {
+  [runInline](ctx: ProcessContext, settle: (result: ProcessResult<T>) => void): Unsubscribable | PromiseLike<unknown> | undefined {
     const startedAt = ctx.now();
     const fail = (error: unknown): void => settle(ProcessResult.fail<T>(error, this.failureFields(ctx, startedAt)));
     const finish = (produced: unknown): void => {
@@ -149,9 +153,8 @@ export abstract class ProcessBase<T = unknown> implements Process<T> {
       return undefined;
     }
     if (isPromiseLike(output) && !isObservable(output)) {
-      ctx[holdWork](output);
       output.then(finish, fail);
-      return undefined;
+      return output;
     }
     if (!isObservable(output)) {
       finish(output);

@@ -55,6 +55,7 @@ export function mapPlaced<Source, Item extends PlacedItem>(
         policy: onFailure,
         registry,
         scheduler,
+        now: () => scheduler.now(),
         parent,
         deadline: sharedDeadline,
         deadlineAt: sharedDeadline?.getTime(),

@@ -32,7 +32,7 @@ describe('BackendSlots: a cap shared by every run of a backend, first come first
     const slots = new BackendSlots(backend(1));
     const lease = slots.tryAcquire();
     let settle: () => void = () => undefined;
-    lease?.hold(new Promise<void>((resolve) => (settle = resolve)));
+    lease?.holdUntil(new Promise<void>((resolve) => (settle = resolve)));
     lease?.end();
     expect(slots.inFlight).toBe(1);
     settle();

@@ -9,6 +9,7 @@ export function runSettings(scheduler: SchedulerLike, fields: Partial<RunSetting
     policy: FailurePolicy.COLLECT,
     registry: new BackendRegistry(),
     scheduler,
+    now: () => scheduler.now(),
     parent: undefined,
     deadline: deadlineAt === undefined ? undefined : new Date(deadlineAt),
     deadlineAt,

@@ -398,7 +398,10 @@ function setUpCase(model: CaseModel, raw: SchedulerLike, real: boolean): CaseSet
             const call = async (): Promise<ProcessResult> => {
               await sleep(backendModel.latency);
               if (behaviour?.kind === 'backend') {
-                if (behaviour.what === 'hang') return new Promise<ProcessResult>(() => undefined);
+                // A promise never settles by itself; cancelled, it rejects (a fetch does). One that
+                // ignored its signal too would keep its slot for ever, as SPEC 4 says a slot is held
+                // until the backend's work has really ended.
+                if (behaviour.what === 'hang') return new Promise<ProcessResult>((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error), { once: true }));
                 await sleep(behaviour.delay);
                 if (record !== undefined) record.ended = true;
                 if (behaviour.what === 'error') throw new Error(`backend errored p${index}`);
