@@ -8,7 +8,8 @@ import { timerAt } from './timerAt';
  * Runs the source (one attempt, from health check to settlement) again while its settlement is a
  * failure that `policy` retries, after the policy's wait on the run's scheduler (an error's
  * `retryAfter` honoured), announcing each retry with a `retrying` event. No retry is scheduled
- * that could only start after the deadline: the real failure is the better answer then.
+ * that could only start after the deadline: the real failure is the better answer then. A
+ * settlement without an attempt (the backend failed its health check) is final.
  *
  * Why not RxJS's `retry`: an attempt's failure is a value (a failed `ProcessResult`), not an error,
  * and `retry`'s `timer` fires at once for waits past 24.8 days.
@@ -31,10 +32,13 @@ export function retryBy<T>(task: PlacedTask<T>, policy: RetryPolicy): MonoTypeOp
       let backoff: Subscription | undefined;
       const run = (): void => {
         backoff = undefined;
+        const attemptsBefore = task.attempts;
         subscribeLinked(source, subscriber, {
           next: (event) => {
             const failure = event.type === 'settled' ? event.result.failureOrUndefined : undefined;
-            if (failure === undefined || !policy.retries(failure.error, task.attempts)) return subscriber.next(event);
+            // Only an attempt that ran is retried: a backend that failed its health check is final.
+            const ran = task.attempts > attemptsBefore;
+            if (failure === undefined || !ran || !policy.retries(failure.error, task.attempts)) return subscriber.next(event);
             const delay = policy.waitAfter(task.attempts, failure.error);
             const at = scheduler.now() + delay * 1000;
             if (task.deadlineAt !== undefined && at >= task.deadlineAt) return subscriber.next(event);

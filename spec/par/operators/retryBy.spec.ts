@@ -63,3 +63,16 @@ describe('retryBy: a failed attempt runs again by the policy', () => {
     });
   });
 });
+
+describe('retryBy: what is final', () => {
+  test('a settlement that no attempt made (a failed health check) is not retried', () => {
+    const scheduler = marbleScheduler();
+    scheduler.run(({ cold, expectObservable }) => {
+      const [task] = tasksOf<unknown>(runSettings(scheduler), Process('p', () => ProcessResult.ok(1)));
+      if (task === undefined) throw new Error('no task');
+      const unhealthy = defer(() => cold('(s|)', { s: { type: 'settled' as const, task, result: failed(task, new Error('its health check threw')) } }));
+      const policy = FailurePolicy.retry({ maxAttempts: 3, backoff: 'constant', baseDelay: 0 });
+      expectObservable(unhealthy.pipe(retryBy(task, policy), map(code))).toBe('(b|)', { b: 'fail' });
+    });
+  });
+});

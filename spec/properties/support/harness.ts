@@ -227,7 +227,11 @@ export async function runCaseInRealTime(model: CaseModel, patience = 500): Promi
   const slotProbes: CaseTrace['slotProbes'] = [];
   if (finished) {
     const probes = setup.probeableBackends().map((backend) => setup.probeSlots(backend));
+    // A slot may still be held by a cancelled promise that has yet to settle (SPEC 4): wait for the
+    // fresh processes to start, as long as a busy machine needs, then read what they could do.
+    const patienceEnds = Date.now() + PROBE_PATIENCE_MS;
     await sleep(2 * HEALTH_DELAY + 5);
+    while (Date.now() < patienceEnds && !probes.every((probe) => probe.allStarted())) await sleep(2);
     for (const probe of probes) slotProbes.push(probe.stop());
   }
   // Let what the cancelled processes left behind (rogue timers) play out inside this case.
@@ -241,8 +245,13 @@ export function sleep(ms: number): Promise<void> {
 }
 
 interface SlotProbe {
+  /** Whether every fresh process has started. */
+  allStarted(): boolean;
   stop(): CaseTrace['slotProbes'][number];
 }
+
+/** How long, in real time, the slot probes may wait for a slot a cancelled promise still holds. */
+const PROBE_PATIENCE_MS = 500;
 
 interface CaseSetup {
   allFinished(): boolean;
@@ -401,7 +410,12 @@ function setUpCase(model: CaseModel, raw: SchedulerLike, real: boolean): CaseSet
                 // A promise never settles by itself; cancelled, it rejects (a fetch does). One that
                 // ignored its signal too would keep its slot for ever, as SPEC 4 says a slot is held
                 // until the backend's work has really ended.
-                if (behaviour.what === 'hang') return new Promise<ProcessResult>((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error), { once: true }));
+                if (behaviour.what === 'hang') {
+                  return new Promise<ProcessResult>((_, reject) => {
+                    if (ctx.signal.aborted) reject(ctx.signal.reason as Error);
+                    else ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error), { once: true });
+                  });
+                }
                 await sleep(behaviour.delay);
                 if (record !== undefined) record.ended = true;
                 if (behaviour.what === 'error') throw new Error(`backend errored p${index}`);
@@ -468,13 +482,13 @@ function setUpCase(model: CaseModel, raw: SchedulerLike, real: boolean): CaseSet
 
   const processes = model.pairs.map((pair, index) => {
     const behaviour = behaviours[index] as Behaviour;
-    const body = (ctx: ProcessContext): ProcessResult | Observable<ProcessResult> | Promise<ProcessResult> =>
+    const body = (ctx: ProcessContext): ProcessResult | Observable<ProcessResult> | PromiseLike<ProcessResult> =>
       runBody(ctx, index, pair, behaviour, expectedBackend[index] as BackendTrace);
     const process = makeProcess(names[index] as string, body);
     return pair.optional ? process.optional() : process;
   });
 
-  function runBody(ctx: ProcessContext, index: number, pair: PairModel, behaviour: Behaviour, backend: BackendTrace): ProcessResult | Observable<ProcessResult> | Promise<ProcessResult> {
+  function runBody(ctx: ProcessContext, index: number, pair: PairModel, behaviour: Behaviour, backend: BackendTrace): ProcessResult | Observable<ProcessResult> | PromiseLike<ProcessResult> {
     const record = recordAttempt(ctx, index);
     record.bodyStarted = true;
     const run = runOf(ctx);
@@ -491,7 +505,9 @@ function setUpCase(model: CaseModel, raw: SchedulerLike, real: boolean): CaseSet
       record.ended = true;
       uncount();
     };
-    const watchesSignal = real || pair.readsSignal || behaviour.kind === 'ignore';
+    // A promise that ignores its signal runs on: it is counted until it really ends (SPEC 4: its slot is held as long).
+    const ignoresForGood = behaviour.kind === 'ignore' && !real && behaviour.style === 'promise';
+    const watchesSignal = !ignoresForGood && (real || pair.readsSignal || behaviour.kind === 'ignore');
     if (watchesSignal) {
       if (ctx.signal.aborted) uncount();
       else ctx.signal.addEventListener('abort', uncount, { once: true });
@@ -518,7 +534,10 @@ function setUpCase(model: CaseModel, raw: SchedulerLike, real: boolean): CaseSet
         if (behaviour.style === 'promise') {
           if (pair.emitOnSubscribe) ctx.emit('sync');
           if (behaviour.rogue) rogue();
-          return new Promise<ProcessResult>(() => undefined);
+          return settlesAfterAbort(ctx.signal, raw, IGNORED_RUNS_FOR, () => {
+            end();
+            return ProcessResult.ok(`v${index}`);
+          });
         }
         break;
       default:
@@ -619,7 +638,15 @@ function setUpCase(model: CaseModel, raw: SchedulerLike, real: boolean): CaseSet
     switch (behaviour.kind) {
       case 'ignore':
         if (behaviour.rogue) rogue();
-        return new Promise<ProcessResult>(() => undefined);
+        return new Promise<ProcessResult>((resolve) => {
+          const runOn = (): unknown =>
+            setTimeout(() => {
+              end();
+              resolve(ProcessResult.ok(`v${index}`));
+            }, IGNORED_RUNS_FOR_REAL);
+          if (ctx.signal.aborted) runOn();
+          else ctx.signal.addEventListener('abort', runOn, { once: true });
+        });
       case 'never':
       case 'honour':
         return new Promise<ProcessResult>((resolve, reject) => {
@@ -797,6 +824,7 @@ function setUpCase(model: CaseModel, raw: SchedulerLike, real: boolean): CaseSet
         if (event.type === 'queued') queued += 1;
       });
       return {
+        allStarted: () => started === backend.limit,
         stop: () => {
           subscription.unsubscribe();
           return { backend: backend.name, limit: backend.limit, started, queued };
@@ -848,4 +876,34 @@ function fakeBehaviour(behaviour: Behaviour, index: number, latency: number): Fa
 /** Whether a FakeBackend call delivered its outcome (or threw at the call). */
 export function fakeCallEnded(call: FakeCall): boolean {
   return call.status === 'finished' || call.status === 'threw';
+}
+
+/** How long (virtual ms) a promise-based body that ignores its signal runs on after it; in real time, real ms. */
+const IGNORED_RUNS_FOR = 20;
+const IGNORED_RUNS_FOR_REAL = 3;
+
+/**
+ * A promise from another library (a thenable) that never settles by itself and, once `signal`
+ * aborts, goes on for `ms` on `scheduler` before it settles with what `settle` returns: a body whose
+ * work outlives its cancellation, in virtual time.
+ */
+function settlesAfterAbort(signal: AbortSignal, scheduler: SchedulerLike, ms: number, settle: () => ProcessResult): PromiseLike<ProcessResult> {
+  const waiting: ((result: ProcessResult) => unknown)[] = [];
+  let result: ProcessResult | undefined;
+  const runOn = (): unknown =>
+    scheduler.schedule(() => {
+      const settled = settle();
+      result = settled;
+      for (const resolve of waiting) resolve(settled);
+    }, ms);
+  if (signal.aborted) runOn();
+  else signal.addEventListener('abort', runOn, { once: true });
+  const then = (resolve?: ((result: ProcessResult) => unknown) | null): PromiseLike<never> => {
+    if (resolve) {
+      if (result === undefined) waiting.push(resolve);
+      else resolve(result);
+    }
+    return new Promise<never>(() => undefined);
+  };
+  return { then } as PromiseLike<ProcessResult>;
 }

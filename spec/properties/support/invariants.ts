@@ -257,7 +257,8 @@ function checkCaps(trace: CaseTrace): void {
     check(fakePeak <= limit, () => `[caps] ${backend.name}: the FakeBackend saw ${fakePeak} calls at once, cap ${limit}`);
   }
   for (const probe of trace.slotProbes) {
-    check(probe.started === probe.limit && probe.queued === 0, () => `[caps] ${probe.backend}: after every run finished, only ${probe.started} of ${probe.limit} fresh processes could start (${probe.queued} queued): a slot was not freed`);
+    // A fresh process may wait a moment for a slot that a cancelled promise still held (SPEC 4), but it starts.
+    check(probe.started === probe.limit, () => `[caps] ${probe.backend}: after every run finished, only ${probe.started} of ${probe.limit} fresh processes could start (${probe.queued} queued): a slot was not freed`);
   }
 }
 
