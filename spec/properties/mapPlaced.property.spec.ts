@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { Observable, type SchedulerAction, type SchedulerLike, Subscription, map, merge, timer } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { BackendRegistry, LocalBackend, Placement, Process, type ProcessContext, ProcessResult, mapPlaced } from '../../lib';
-import { checkProperty } from './support/config';
+import { type CaseCounts, checkProperty } from './support/config';
 import { type PolicyModel, policyArb } from './support/model';
 import { toPolicy } from './support/harness';
 
@@ -10,7 +10,7 @@ import { toPolicy } from './support/harness';
 // time onto 1–3 capped backends, each with a per-item deadline (or none), under a random policy, in
 // completion or source order, and the consumer may leave at any time.
 
-const RUNS = 2_000;
+const RUNS: CaseCounts = { quick: 300, full: 2_000 };
 
 type ItemBehaviour = 'ok' | 'error' | 'flaky' | 'never' | 'ignore';
 
