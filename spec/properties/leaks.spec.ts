@@ -49,7 +49,8 @@ test(`${GROUPS.toLocaleString('en')} groups with deadlines, HALT cancellations a
   expect(report.heapGrowthBytes).toBeLessThan(5 * 1024 * 1024);
   expect(report.timersLeft).toBe(0);
   expect(report.listenersLeft).toBe(0);
-  expect(report.watchedContexts).toBeGreaterThan(100);
+  // A sample of the contexts (one in 97) is watched: enough of them that "none reachable" means something.
+  expect(report.watchedContexts).toBeGreaterThan(GROUPS / 100);
   expect(report.reachableContexts).toBe(0);
   expect(report.queuedOnFreshRun).toBe(0);
 }, 180_000);
