@@ -153,23 +153,25 @@ describe('regressions found by the property tests', () => {
   });
 
   test('in real time, a process granted its slot after the deadline passed fails with the deadline, not a halt', async () => {
-    // The deadline timer lags: a slot freed at the deadline goes to a waiter before the timer runs.
+    // The deadline timer lags: a slot freed after the deadline goes to a waiter before the timer runs.
+    // The holder's timer is due before the deadline's (so it runs first however late a busy machine
+    // runs both) and holds the event loop until past the deadline, then frees the slot.
     const backend: Backend = new LocalBackend({ concurrency: 1 });
     const registry = new BackendRegistry().register('one', backend);
     const on = new Placement({ endpoint: 'one' });
-    const busyUntil = (ms: number) => Process('holder', () => new Promise<ProcessResult>((resolve) => {
-      const end = Date.now() + ms;
+    const deadline = new Date(Date.now() + 50);
+    const holder = Process('holder', () => new Promise<ProcessResult>((resolve) => {
       setTimeout(() => {
-        while (Date.now() < end + 5) {
+        while (Date.now() < deadline.getTime() + 5) {
           // Hold the event loop past the deadline so that its timer lags.
         }
         resolve(ProcessResult.ok('held'));
-      }, ms);
+      }, deadline.getTime() - 10 - Date.now());
     }));
-    const holderRun = PLACED_PAR([busyUntil(20), on], { registry, onFailure: FailurePolicy.COLLECT }).run();
+    const holderRun = PLACED_PAR([holder, on], { registry, onFailure: FailurePolicy.COLLECT }).run();
     const waiter = Process('waiter', () => ProcessResult.ok('too late'));
     const slow = Process('slow', (ctx) => new Promise<ProcessResult>((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error))));
-    const result = await PLACED_PAR([waiter, on], slow, { registry, deadline: 0.02 }).run();
+    const result = await PLACED_PAR([waiter, on], slow, { registry, deadline }).run();
     await holderRun;
     expect(result.failures.map((failure) => failure.error.name)).toEqual(['DeadlineExceededError', 'DeadlineExceededError']);
   });

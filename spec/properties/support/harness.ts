@@ -31,7 +31,7 @@ export interface AttemptRecord {
   readonly ctx: ProcessContext;
   readonly seq: number;
   readonly at: number;
-  /** The engine's clock as it last read it before the call (see `EventRecord.clock`). */
+  /** The engine's clock as it read it before the call (see `EventRecord.clock`). */
   readonly clock: number;
   /** The body (or the backend, for a backend-level outcome) delivered an outcome. */
   ended: boolean;
@@ -44,9 +44,10 @@ export interface EventRecord {
   /** When the consumer saw the event: the virtual clock, or `Date.now()` in real time. */
   readonly at: number;
   /**
-   * The run's clock as the engine last read it (its scheduler's `now()`) before the event: the
-   * instant the engine acted on. In real time it can be well before `at` (a busy machine may pause
-   * the process between the two); in virtual time it is `at`.
+   * In real time, the earliest reading of the run's clock (its scheduler's `now()`) the engine took
+   * since the previous event or attempt it recorded (`EngineClock.mark`): the engine decided on one of
+   * those readings, so one made before a deadline is what let it act. It can be well before `at` (a
+   * busy machine may pause the process between the two). In virtual time it is `at`.
    */
   readonly clock: number;
   readonly event: ParEvent;
@@ -141,15 +142,34 @@ export interface CaseTrace {
   readonly realTime: boolean;
 }
 
+/** The readings of a run's clock by its engine. */
+interface EngineClock {
+  /** The earliest reading since the last mark (else the last reading before it), and a new mark. */
+  mark(): number | undefined;
+}
+
 /**
  * A scheduler that counts the actions scheduled through it that have neither run nor been cancelled,
- * calls `onSchedule` for each new one, and keeps the last reading of its clock.
+ * calls `onSchedule` for each new one, and keeps the readings of its clock.
  */
-function countingScheduler(raw: SchedulerLike, onSchedule: () => void): { scheduler: SchedulerLike; live: Set<Subscription>; clock: { last: number | undefined } } {
+function countingScheduler(raw: SchedulerLike, onSchedule: () => void): { scheduler: SchedulerLike; live: Set<Subscription>; clock: EngineClock } {
   const live = new Set<Subscription>();
-  const clock: { last: number | undefined } = { last: undefined };
+  let last: number | undefined;
+  let earliest: number | undefined;
+  const clock: EngineClock = {
+    mark: () => {
+      const reading = earliest ?? last;
+      earliest = undefined;
+      return reading;
+    },
+  };
+  const read = (): number => {
+    last = raw.now();
+    earliest ??= last;
+    return last;
+  };
   const scheduler: SchedulerLike = {
-    now: () => (clock.last = raw.now()),
+    now: read,
     schedule<S>(work: (this: SchedulerAction<S>, state?: S) => void, delay?: number, state?: S): Subscription {
       onSchedule();
       const action: Subscription = raw.schedule<S>(
@@ -363,9 +383,9 @@ function setUpCase(model: CaseModel, raw: SchedulerLike, real: boolean): CaseSet
     return match === null ? undefined : Number(match[1]);
   };
 
-  /** Each run's clock, as its engine last read it. */
-  const clocks = new Map<number, { last: number | undefined }>();
-  const clockOf = (run: number, at: number): number => (real ? (clocks.get(run)?.last ?? at) : at);
+  /** Each run's clock, as its engine read it. */
+  const clocks = new Map<number, EngineClock>();
+  const clockOf = (run: number, at: number): number => (real ? (clocks.get(run)?.mark() ?? at) : at);
 
   const recordAttempt = (ctx: ProcessContext, index: number): AttemptRecord => {
     let record = attemptByCtx.get(ctx);
