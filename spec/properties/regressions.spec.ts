@@ -241,6 +241,54 @@ describe('regressions found by the property tests', () => {
     });
   });
 
+  // Asked by the stress test's "started after the deadline" reports on a busy machine (issue 11): can
+  // the engine start an attempt after its deadline when the event loop is starved? A starved loop in
+  // virtual time: every timer (the engine's deadline timer, backoff timers, the processes' own) fires
+  // 7 ms late. A slot freed after the deadline instant, and a backoff timer that comes after it, both
+  // find the engine's clock past the deadline: nothing starts, and the run ends then, before its own
+  // late deadline timer. (The reports came from the test: it read its deadline before subscribing,
+  // earlier than the engine's, and its own clock after the engine's; it now reads the engine's.)
+  test('on a starved event loop (every timer late) no attempt starts at or after the deadline', () => {
+    virtualTime((scheduler) => {
+      const LATE = 7;
+      const starved: SchedulerLike = {
+        now: () => scheduler.now(),
+        schedule<S>(work: (this: SchedulerAction<S>, state?: S) => void, delay?: number, state?: S): Subscription {
+          return scheduler.schedule(work, (delay ?? 0) + LATE, state);
+        },
+      };
+      const registry = new BackendRegistry().register('one', new LocalBackend({ concurrency: 1 })).register('other', new LocalBackend({ concurrency: 1 }));
+      // Holds the only slot of `one` until 4 + 7 = 11 ms, past the deadline at 10 ms.
+      const holder = Process('holder', () => timer(4, starved).pipe(map(() => ProcessResult.ok('held'))));
+      const waiter = Process('waiter', () => ProcessResult.ok('too late'));
+      // Fails at 0 + 7 ms; its 1 ms backoff timer fires at 7 + 1 + 7 = 15 ms.
+      const flaky = Process('flaky', (ctx) => timer(0, starved).pipe(map(() => (ctx.attempt === 1 ? ProcessResult.fail(new Error('flaky')) : ProcessResult.ok('again')))));
+      const group = PLACED_PAR([holder, new Placement({ endpoint: 'one' })], [waiter, new Placement({ endpoint: 'one' })], [flaky, new Placement({ endpoint: 'other' })], {
+        registry,
+        scheduler: starved,
+        onFailure: FailurePolicy.retry({ maxAttempts: 2, backoff: 'constant', baseDelay: 0.001 }),
+        deadline: 0.01,
+      });
+      const starts: string[] = [];
+      let doneAt = -1;
+      let failures: Array<{ name: string; error: string; attempts: number }> = [];
+      group.events$.subscribe((event: ParEvent) => {
+        if (event.type === 'started') starts.push(`${event.name}#${event.attempt}@${scheduler.now()}`);
+        if (event.type !== 'done') return;
+        doneAt = scheduler.now();
+        failures = event.result.failures.map((failure) => ({ name: failure.processName ?? '?', error: failure.error.name, attempts: failure.attempts }));
+      });
+      scheduler.flush();
+      expect(starts).toEqual(['holder#1@0', 'flaky#1@0']);
+      expect(failures).toEqual(expect.arrayContaining([{ name: 'waiter', error: 'DeadlineExceededError', attempts: 0 }]));
+      // Its retry never started: it failed after its one attempt (with its own error or the deadline's).
+      expect(failures.find((failure) => failure.name === 'flaky')).toMatchObject({ attempts: 1 });
+      // Once the engine's clock is past the deadline the run ends, without waiting for its late timer (17 ms).
+      expect(doneAt).toBeGreaterThanOrEqual(10);
+      expect(doneAt).toBeLessThan(10 + LATE);
+    });
+  });
+
   // Found by spec/properties/bad-input.spec.ts ("Process(name, fn) with a name that is neither a
   // non-empty string nor a definition"), after the fix of the loose options above: the factory spreads
   // its first argument into a plain object before the definition is checked, so a Date, a Map, a typed
