@@ -3,6 +3,7 @@ import { type CaseCounts, checkProperty } from './support/config';
 import { runCase } from './support/harness';
 import { type Invariant, checkInvariants } from './support/invariants';
 import { type UnsubscribeModel, caseArb, deadlineArb, retryPolicyArb } from './support/model';
+import { withoutStackTraces } from './support/stacks';
 
 // The Reliability invariants of PLACED_PAR, each checked on 2,000 random groups (200 in `npm test`) in virtual time
 // (0–50 pairs over 1–4 backends plus the default, random caps, health, behaviours, policy, deadline,
@@ -14,16 +15,7 @@ import { type UnsubscribeModel, caseArb, deadlineArb, retryPolicyArb } from './s
 const RUNS: CaseCounts = { quick: 200, full: 2_000 };
 const TIMEOUT = 180_000;
 
-// Every failure reads `error.stack`, and under jest each stack is source-mapped: that cost dominates
-// a case. The invariants never look at stacks, so the properties make them empty.
-let stackTraceLimit: number;
-beforeAll(() => {
-  stackTraceLimit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-});
-afterAll(() => {
-  Error.stackTraceLimit = stackTraceLimit;
-});
+withoutStackTraces();
 
 function groupProperty(name: string, invariants: readonly Invariant[], arbitrary = caseArb()): void {
   test(

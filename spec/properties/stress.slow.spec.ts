@@ -15,6 +15,7 @@ import {
   type ProcessContext,
   ProcessResult,
 } from '../../lib';
+import { withoutStackTraces } from './support/stacks';
 
 // A real-time stress test: 100,000 processes over three capped backends (a promise-based one, an
 // Observable-based one and a LocalBackend), mixed behaviours (sync and async successes, throws,
@@ -362,15 +363,7 @@ function controlText(streamed: Streamed, deadline: Date): string {
   return firedAt === undefined ? 'before the control timer fired' : `the control timer fired ${firedAt - deadline.getTime()} ms after the deadline`;
 }
 
-let stackTraceLimit: number;
-beforeAll(() => {
-  // Under jest every stack read is source-mapped; the checks never read stacks.
-  stackTraceLimit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-});
-afterAll(() => {
-  Error.stackTraceLimit = stackTraceLimit;
-});
+withoutStackTraces();
 
 describe(`stress: ${N.toLocaleString('en')} processes over 3 capped backends, in real time`, () => {
   const stress = buildStress();
