@@ -5,14 +5,14 @@ import { type Invariant, checkInvariants } from './support/invariants';
 import { type UnsubscribeModel, caseArb, deadlineArb, retryPolicyArb } from './support/model';
 import { withoutStackTraces } from './support/stacks';
 
-// The Reliability invariants of PLACED_PAR, each checked on 2,000 random groups (200 in `npm test`) in virtual time
+// The Reliability invariants of PLACED_PAR, each checked on 2,000 random groups (100 in `npm test`) in virtual time
 // (0–50 pairs over 1–4 backends plus the default, random caps, health, behaviours, policy, deadline,
 // unsubscription, and sometimes a second run sharing the backends). See support/model.ts for what is
 // generated and support/invariants.ts for what is checked. A failure prints the seed and path:
 // replay with STBASS_PROPERTY_SEED / STBASS_PROPERTY_PATH (support/config.ts).
 
 /** Cases per property: 2,000 in the full suite (CI), a sample in `npm test`. */
-const RUNS: CaseCounts = { quick: 200, full: 2_000 };
+const RUNS: CaseCounts = { quick: 100, full: 2_000 };
 const TIMEOUT = 180_000;
 
 withoutStackTraces();

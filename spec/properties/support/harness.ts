@@ -31,7 +31,7 @@ export interface AttemptRecord {
   readonly ctx: ProcessContext;
   readonly seq: number;
   readonly at: number;
-  /** The engine's clock as it read it before the call (see `EventRecord.clock`). */
+  /** The earliest reading of the engine's clock since the previous attempt recorded (see `EventRecord.clock`). */
   readonly clock: number;
   /** The body (or the backend, for a backend-level outcome) delivered an outcome. */
   ended: boolean;
@@ -45,7 +45,7 @@ export interface EventRecord {
   readonly at: number;
   /**
    * In real time, the earliest reading of the run's clock (its scheduler's `now()`) the engine took
-   * since the previous event or attempt it recorded (`EngineClock.mark`): the engine decided on one of
+   * since the previous event recorded (`EngineClock.mark`): the engine decided on one of
    * those readings, so one made before a deadline is what let it act. It can be well before `at` (a
    * busy machine may pause the process between the two). In virtual time it is `at`.
    */
@@ -142,10 +142,14 @@ export interface CaseTrace {
   readonly realTime: boolean;
 }
 
-/** The readings of a run's clock by its engine. */
+/**
+ * The readings of a run's clock by its engine, seen through two windows: one marked at each event
+ * recorded, one at each attempt recorded (a backend call or a body start, which comes after the
+ * attempt's `started` event and after any clock reading the engine takes once it decided to start).
+ */
 interface EngineClock {
-  /** The earliest reading since the last mark (else the last reading before it), and a new mark. */
-  mark(): number | undefined;
+  /** The earliest reading in the window since its last mark (else the last reading before it), and a new mark. */
+  mark(window: 'event' | 'attempt'): number | undefined;
 }
 
 /**
@@ -155,17 +159,18 @@ interface EngineClock {
 function countingScheduler(raw: SchedulerLike, onSchedule: () => void): { scheduler: SchedulerLike; live: Set<Subscription>; clock: EngineClock } {
   const live = new Set<Subscription>();
   let last: number | undefined;
-  let earliest: number | undefined;
+  const earliest: { event: number | undefined; attempt: number | undefined } = { event: undefined, attempt: undefined };
   const clock: EngineClock = {
-    mark: () => {
-      const reading = earliest ?? last;
-      earliest = undefined;
+    mark: (window) => {
+      const reading = earliest[window] ?? last;
+      earliest[window] = undefined;
       return reading;
     },
   };
   const read = (): number => {
     last = raw.now();
-    earliest ??= last;
+    earliest.event ??= last;
+    earliest.attempt ??= last;
     return last;
   };
   const scheduler: SchedulerLike = {
@@ -385,14 +390,14 @@ function setUpCase(model: CaseModel, raw: SchedulerLike, real: boolean): CaseSet
 
   /** Each run's clock, as its engine read it. */
   const clocks = new Map<number, EngineClock>();
-  const clockOf = (run: number, at: number): number => (real ? (clocks.get(run)?.mark() ?? at) : at);
+  const clockOf = (run: number, at: number, window: 'event' | 'attempt'): number => (real ? (clocks.get(run)?.mark(window) ?? at) : at);
 
   const recordAttempt = (ctx: ProcessContext, index: number): AttemptRecord => {
     let record = attemptByCtx.get(ctx);
     if (record === undefined) {
       const run = runOf(ctx);
       const at = now();
-      record = { run, index, attempt: ctx.attempt, ctx, seq: nextSeq(), at, clock: clockOf(run, at), ended: false, bodyStarted: false };
+      record = { run, index, attempt: ctx.attempt, ctx, seq: nextSeq(), at, clock: clockOf(run, at, 'attempt'), ended: false, bodyStarted: false };
       const trace = runs.find((candidate) => candidate.index === run);
       if (trace !== undefined && ctx.deadline !== undefined) trace.engineDeadlineAt ??= ctx.deadline.getTime();
       attemptByCtx.set(ctx, record);
@@ -813,7 +818,7 @@ function setUpCase(model: CaseModel, raw: SchedulerLike, real: boolean): CaseSet
         .pipe(
           tap((event) => {
             const at = now();
-            const record: EventRecord = { seq: nextSeq(), at, clock: clockOf(runIndex, at), event };
+            const record: EventRecord = { seq: nextSeq(), at, clock: clockOf(runIndex, at, 'event'), event };
             runTrace.events.push(record);
             count += 1;
             if (event.type === 'done') {
