@@ -2,13 +2,13 @@ import fc from 'fast-check';
 import { asyncScheduler, lastValueFrom, materialize, of, toArray } from 'rxjs';
 import { BackendRegistry, FailurePolicy, LocalBackend, PAR, PLACED_PAR, Placement, Process, ProcessResult, UsageError, mapPlaced } from '../../lib';
 import { z } from 'zod';
-import { checkAsyncProperty, checkProperty } from './support/config';
+import { type CaseCounts, checkAsyncProperty, checkProperty } from './support/config';
 
 // Bad-input fuzzing: every public entry fed random wrong values throws a UsageError naming the
 // argument (and saying what was expected and received), never another exception, and never accepts
 // the value only to crash later.
 
-const RUNS = 2_000;
+const RUNS: CaseCounts = { quick: 200, full: 2_000 };
 
 /** Anything fast-check can make, plus the values that most often slip through validation. */
 const anything: fc.Arbitrary<unknown> = fc.oneof(
@@ -288,7 +288,7 @@ describe('bad input: every public entry throws a UsageError naming the argument'
         const result = await PLACED_PAR(quick, { deadline }).run();
         if (!result.isOk) throw new Error(`deadline ${deadline instanceof Date ? deadline.toISOString() : `${deadline} s`}: ${result.failures[0]?.summary ?? ''}`);
       }),
-      100,
+      { quick: 20, full: 100 },
     );
   });
 

@@ -1,28 +1,21 @@
 import fc from 'fast-check';
-import { checkProperty } from './support/config';
+import { type CaseCounts, checkProperty } from './support/config';
 import { runCase } from './support/harness';
 import { type Invariant, checkInvariants } from './support/invariants';
 import { type UnsubscribeModel, caseArb, deadlineArb, retryPolicyArb } from './support/model';
+import { withoutStackTraces } from './support/stacks';
 
-// The Reliability invariants of PLACED_PAR, each checked on 2,000 random groups in virtual time
+// The Reliability invariants of PLACED_PAR, each checked on 2,000 random groups (100 in `npm test`) in virtual time
 // (0–50 pairs over 1–4 backends plus the default, random caps, health, behaviours, policy, deadline,
 // unsubscription, and sometimes a second run sharing the backends). See support/model.ts for what is
 // generated and support/invariants.ts for what is checked. A failure prints the seed and path:
 // replay with STBASS_PROPERTY_SEED / STBASS_PROPERTY_PATH (support/config.ts).
 
-const RUNS = 2_000;
+/** Cases per property: 2,000 in the full suite (CI), a sample in `npm test`. */
+const RUNS: CaseCounts = { quick: 100, full: 2_000 };
 const TIMEOUT = 180_000;
 
-// Every failure reads `error.stack`, and under jest each stack is source-mapped: that cost dominates
-// a case. The invariants never look at stacks, so the properties make them empty.
-let stackTraceLimit: number;
-beforeAll(() => {
-  stackTraceLimit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-});
-afterAll(() => {
-  Error.stackTraceLimit = stackTraceLimit;
-});
+withoutStackTraces();
 
 function groupProperty(name: string, invariants: readonly Invariant[], arbitrary = caseArb()): void {
   test(

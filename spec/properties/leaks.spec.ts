@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { caseCount } from './support/config';
 
 // Runs spec/properties/leaks/heap-check.ts in a child `node --expose-gc --import tsx` (jest's own
 // process has no `gc`, and its module registry and source-map support would blur the measure): 10,000
 // groups in real time with HALT cancellations, deadlines (one process ignoring its signal), retries and
 // unsubscriptions over shared capped backends. After GC the heap must not have grown by 5 MB, and no
-// timer, signal listener, reachable context or held slot may be left.
+// timer, signal listener, reachable context or held slot may be left. `npm test` runs 1,000 groups:
+// the heap measure is coarser then, the timer, listener and slot checks as strict.
 
 interface LeakReport {
   groups: number;
@@ -39,14 +41,17 @@ function runHeapCheck(groups: number): Promise<LeakReport> {
   });
 }
 
-test('10,000 groups with deadlines, HALT cancellations and retries leave no heap growth, timer, listener or slot behind', async () => {
-  const report = await runHeapCheck(10_000);
+const GROUPS = caseCount({ quick: 1_000, full: 10_000 });
+
+test(`${GROUPS.toLocaleString('en')} groups with deadlines, HALT cancellations and retries leave no heap growth, timer, listener or slot behind`, async () => {
+  const report = await runHeapCheck(GROUPS);
   console.log(`leak check: ${report.groups} groups in ${report.elapsedMs} ms, heap growth ${(report.heapGrowthBytes / 1024).toFixed(0)} KiB after GC`);
-  expect(report.groups).toBe(10_000);
+  expect(report.groups).toBe(GROUPS);
   expect(report.heapGrowthBytes).toBeLessThan(5 * 1024 * 1024);
   expect(report.timersLeft).toBe(0);
   expect(report.listenersLeft).toBe(0);
-  expect(report.watchedContexts).toBeGreaterThan(100);
+  // A sample of the contexts (one in 97) is watched: enough of them that "none reachable" means something.
+  expect(report.watchedContexts).toBeGreaterThan(GROUPS / 100);
   expect(report.reachableContexts).toBe(0);
   expect(report.queuedOnFreshRun).toBe(0);
 }, 180_000);

@@ -2,15 +2,16 @@ import fc from 'fast-check';
 import { Observable, type SchedulerAction, type SchedulerLike, Subscription, map, merge, timer } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { BackendRegistry, LocalBackend, Placement, Process, type ProcessContext, ProcessResult, mapPlaced } from '../../lib';
-import { checkProperty } from './support/config';
+import { type CaseCounts, checkProperty } from './support/config';
 import { type PolicyModel, policyArb } from './support/model';
 import { toPolicy } from './support/harness';
+import { withoutStackTraces } from './support/stacks';
 
 // mapPlaced, the streaming front of the engine, on random sources in virtual time: items arrive over
 // time onto 1–3 capped backends, each with a per-item deadline (or none), under a random policy, in
 // completion or source order, and the consumer may leave at any time.
 
-const RUNS = 2_000;
+const RUNS: CaseCounts = { quick: 300, full: 2_000 };
 
 type ItemBehaviour = 'ok' | 'error' | 'flaky' | 'never' | 'ignore';
 
@@ -225,14 +226,7 @@ function runMapCase(model: MapCase): void {
   });
 }
 
-let stackTraceLimit: number;
-beforeAll(() => {
-  stackTraceLimit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-});
-afterAll(() => {
-  Error.stackTraceLimit = stackTraceLimit;
-});
+withoutStackTraces();
 
 test('mapPlaced on random sources: one result per item (in order when asked), caps, per-item deadlines, HALT, retries, cleanup', () => {
   checkProperty('mapPlaced', fc.property(mapCaseArb, runMapCase), RUNS);

@@ -153,23 +153,25 @@ describe('regressions found by the property tests', () => {
   });
 
   test('in real time, a process granted its slot after the deadline passed fails with the deadline, not a halt', async () => {
-    // The deadline timer lags: a slot freed at the deadline goes to a waiter before the timer runs.
+    // The deadline timer lags: a slot freed after the deadline goes to a waiter before the timer runs.
+    // The holder's timer is due before the deadline's (so it runs first however late a busy machine
+    // runs both) and holds the event loop until past the deadline, then frees the slot.
     const backend: Backend = new LocalBackend({ concurrency: 1 });
     const registry = new BackendRegistry().register('one', backend);
     const on = new Placement({ endpoint: 'one' });
-    const busyUntil = (ms: number) => Process('holder', () => new Promise<ProcessResult>((resolve) => {
-      const end = Date.now() + ms;
+    const deadline = new Date(Date.now() + 50);
+    const holder = Process('holder', () => new Promise<ProcessResult>((resolve) => {
       setTimeout(() => {
-        while (Date.now() < end + 5) {
+        while (Date.now() < deadline.getTime() + 5) {
           // Hold the event loop past the deadline so that its timer lags.
         }
         resolve(ProcessResult.ok('held'));
-      }, ms);
+      }, deadline.getTime() - 10 - Date.now());
     }));
-    const holderRun = PLACED_PAR([busyUntil(20), on], { registry, onFailure: FailurePolicy.COLLECT }).run();
+    const holderRun = PLACED_PAR([holder, on], { registry, onFailure: FailurePolicy.COLLECT }).run();
     const waiter = Process('waiter', () => ProcessResult.ok('too late'));
     const slow = Process('slow', (ctx) => new Promise<ProcessResult>((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error))));
-    const result = await PLACED_PAR([waiter, on], slow, { registry, deadline: 0.02 }).run();
+    const result = await PLACED_PAR([waiter, on], slow, { registry, deadline }).run();
     await holderRun;
     expect(result.failures.map((failure) => failure.error.name)).toEqual(['DeadlineExceededError', 'DeadlineExceededError']);
   });
@@ -236,6 +238,54 @@ describe('regressions found by the property tests', () => {
       PLACED_PAR([waiter, on], { registry, scheduler: counting.scheduler, deadline: 0.01 }).result$.subscribe(() => (timersWhenDone = counting.live.size));
       scheduler.flush();
       expect(timersWhenDone).toBe(0);
+    });
+  });
+
+  // Asked by the stress test's "started after the deadline" reports on a busy machine (issue 11): can
+  // the engine start an attempt after its deadline when the event loop is starved? A starved loop in
+  // virtual time: every timer (the engine's deadline timer, backoff timers, the processes' own) fires
+  // 7 ms late. A slot freed after the deadline instant, and a backoff timer that comes after it, both
+  // find the engine's clock past the deadline: nothing starts, and the run ends then, before its own
+  // late deadline timer. (The reports came from the test: it read its deadline before subscribing,
+  // earlier than the engine's, and its own clock after the engine's; it now reads the engine's.)
+  test('on a starved event loop (every timer late) no attempt starts at or after the deadline', () => {
+    virtualTime((scheduler) => {
+      const LATE = 7;
+      const starved: SchedulerLike = {
+        now: () => scheduler.now(),
+        schedule<S>(work: (this: SchedulerAction<S>, state?: S) => void, delay?: number, state?: S): Subscription {
+          return scheduler.schedule(work, (delay ?? 0) + LATE, state);
+        },
+      };
+      const registry = new BackendRegistry().register('one', new LocalBackend({ concurrency: 1 })).register('other', new LocalBackend({ concurrency: 1 }));
+      // Holds the only slot of `one` until 4 + 7 = 11 ms, past the deadline at 10 ms.
+      const holder = Process('holder', () => timer(4, starved).pipe(map(() => ProcessResult.ok('held'))));
+      const waiter = Process('waiter', () => ProcessResult.ok('too late'));
+      // Fails at 0 + 7 ms; its 1 ms backoff timer fires at 7 + 1 + 7 = 15 ms.
+      const flaky = Process('flaky', (ctx) => timer(0, starved).pipe(map(() => (ctx.attempt === 1 ? ProcessResult.fail(new Error('flaky')) : ProcessResult.ok('again')))));
+      const group = PLACED_PAR([holder, new Placement({ endpoint: 'one' })], [waiter, new Placement({ endpoint: 'one' })], [flaky, new Placement({ endpoint: 'other' })], {
+        registry,
+        scheduler: starved,
+        onFailure: FailurePolicy.retry({ maxAttempts: 2, backoff: 'constant', baseDelay: 0.001 }),
+        deadline: 0.01,
+      });
+      const starts: string[] = [];
+      let doneAt = -1;
+      let failures: Array<{ name: string; error: string; attempts: number }> = [];
+      group.events$.subscribe((event: ParEvent) => {
+        if (event.type === 'started') starts.push(`${event.name}#${event.attempt}@${scheduler.now()}`);
+        if (event.type !== 'done') return;
+        doneAt = scheduler.now();
+        failures = event.result.failures.map((failure) => ({ name: failure.processName ?? '?', error: failure.error.name, attempts: failure.attempts }));
+      });
+      scheduler.flush();
+      expect(starts).toEqual(['holder#1@0', 'flaky#1@0']);
+      expect(failures).toEqual(expect.arrayContaining([{ name: 'waiter', error: 'DeadlineExceededError', attempts: 0 }]));
+      // Its retry never started: it failed after its one attempt (with its own error or the deadline's).
+      expect(failures.find((failure) => failure.name === 'flaky')).toMatchObject({ attempts: 1 });
+      // Once the engine's clock is past the deadline the run ends, without waiting for its late timer (17 ms).
+      expect(doneAt).toBeGreaterThanOrEqual(10);
+      expect(doneAt).toBeLessThan(10 + LATE);
     });
   });
 

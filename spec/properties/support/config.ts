@@ -1,29 +1,44 @@
 import fc from 'fast-check';
 
+/** How many cases a property (or a randomised check) runs: `quick` in `npm test`, `full` in `npm run test:full` and CI. */
+export interface CaseCounts {
+  readonly quick: number;
+  readonly full: number;
+}
+
 /**
- * How many cases each property runs, and how to replay one. CI runs the defaults (at least 2,000
- * cases per property); override with environment variables:
+ * The number of cases to run, from `STBASS_PROPERTY_RUNS`:
  *
- * - `STBASS_PROPERTY_RUNS=20000` runs more (or fewer) cases;
- * - `STBASS_PROPERTY_SEED=123 STBASS_PROPERTY_PATH="4:1:0"` replays the failing case printed by a
- *   failed run (the path is optional: the seed alone reruns the same sequence of cases).
+ * - unset (or `quick`): the quick count, so that `npm test` stays fast on a busy laptop;
+ * - `full`: the full count (`npm run test:full` sets it; CI runs that);
+ * - a number, e.g. `STBASS_PROPERTY_RUNS=20000`: that many cases for every property.
+ *
+ * `STBASS_PROPERTY_SEED=123 STBASS_PROPERTY_PATH="4:1:0"` replays the failing case printed by a
+ * failed run (the path is optional: the seed alone reruns the same sequence of cases).
  */
-export function propertyParameters<T>(defaultRuns: number): fc.Parameters<T> {
-  const runs = readInteger('STBASS_PROPERTY_RUNS');
-  const seed = readInteger('STBASS_PROPERTY_SEED');
-  const path = process.env.STBASS_PROPERTY_PATH;
+export function caseCount(counts: CaseCounts): number {
+  const text = process.env['STBASS_PROPERTY_RUNS'];
+  if (text === undefined || text === '' || text === 'quick') return counts.quick;
+  if (text === 'full') return counts.full;
+  return readInteger('STBASS_PROPERTY_RUNS', 'quick, full or a number of cases') ?? counts.quick;
+}
+
+/** fast-check's parameters for a property of `counts` cases, with the replay variables applied. */
+export function propertyParameters<T>(counts: CaseCounts): fc.Parameters<T> {
+  const seed = readInteger('STBASS_PROPERTY_SEED', 'an integer');
+  const path = process.env['STBASS_PROPERTY_PATH'];
   return {
-    numRuns: runs ?? defaultRuns,
+    numRuns: caseCount(counts),
     ...(seed === undefined ? {} : { seed }),
     ...(seed !== undefined && path !== undefined && path !== '' ? { path } : {}),
   };
 }
 
-function readInteger(name: string): number | undefined {
+function readInteger(name: string, expected: string): number | undefined {
   const text = process.env[name];
   if (text === undefined || text === '') return undefined;
   const value = Number(text);
-  if (!Number.isSafeInteger(value)) throw new Error(`${name} must be an integer, received ${JSON.stringify(text)}`);
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be ${expected}, received ${JSON.stringify(text)}`);
   return value;
 }
 
@@ -32,15 +47,15 @@ function readInteger(name: string): number | undefined {
  * path, shrunk counterexample, the first failure's message) plus the command that replays it, so
  * that everything needed to reproduce the case is in jest's output.
  */
-export function checkProperty<Ts>(name: string, property: fc.IProperty<Ts>, defaultRuns: number): fc.RunDetails<Ts> {
-  const details = fc.check(property, propertyParameters<Ts>(defaultRuns));
+export function checkProperty<Ts>(name: string, property: fc.IProperty<Ts>, counts: CaseCounts): fc.RunDetails<Ts> {
+  const details = fc.check(property, propertyParameters<Ts>(counts));
   if (details.failed) throw new Error(failureReport(name, details));
   return details;
 }
 
 /** The same for an async property. */
-export async function checkAsyncProperty<Ts>(name: string, property: fc.IAsyncProperty<Ts>, defaultRuns: number): Promise<fc.RunDetails<Ts>> {
-  const details = await fc.check(property, propertyParameters<Ts>(defaultRuns));
+export async function checkAsyncProperty<Ts>(name: string, property: fc.IAsyncProperty<Ts>, counts: CaseCounts): Promise<fc.RunDetails<Ts>> {
+  const details = await fc.check(property, propertyParameters<Ts>(counts));
   if (details.failed) throw new Error(failureReport(name, details));
   return details;
 }

@@ -31,6 +31,8 @@ export interface AttemptRecord {
   readonly ctx: ProcessContext;
   readonly seq: number;
   readonly at: number;
+  /** The earliest reading of the engine's clock since the previous attempt recorded (see `EventRecord.clock`). */
+  readonly clock: number;
   /** The body (or the backend, for a backend-level outcome) delivered an outcome. */
   ended: boolean;
   /** The body has started running (for probe and fake backends, after their latency). */
@@ -39,8 +41,29 @@ export interface AttemptRecord {
 
 export interface EventRecord {
   readonly seq: number;
+  /** When the consumer saw the event: the virtual clock, or `Date.now()` in real time. */
   readonly at: number;
+  /**
+   * In real time, the earliest reading of the run's clock (its scheduler's `now()`) the engine took
+   * since the previous event recorded (`EngineClock.mark`): the engine decided on one of
+   * those readings, so one made before a deadline is what let it act. It can be well before `at` (a
+   * busy machine may pause the process between the two). In virtual time it is `at`.
+   */
+  readonly clock: number;
   readonly event: ParEvent;
+}
+
+/**
+ * In real time, a control timer set for just after the latest instant the run's deadline can be:
+ * when it fires, the engine's own deadline timer was due too, however late the busy event loop runs
+ * both. `turnSeq` is the sequence number of the loop's next turn after it fired.
+ */
+export interface DeadlineControl {
+  /** The latest instant the engine's deadline can be (the clock read after subscribing, plus the deadline). */
+  readonly latest: number;
+  readonly dueAt: number;
+  firedAt: number | undefined;
+  turnSeq: number | undefined;
 }
 
 /** What was left of a run when it finished (done, or its consumer left). */
@@ -60,8 +83,15 @@ export interface RunTrace {
   readonly index: number;
   readonly model: RunModel;
   readonly subscribedAt: number;
-  /** The run's deadline on the virtual clock, when the case has one. */
+  /**
+   * The run's deadline, when the case has one: the clock read just before subscribing plus the
+   * deadline (no later than the engine's own, which it computes when subscribed).
+   */
   readonly deadlineAt: number | undefined;
+  /** The deadline the engine gave the run's processes (`ctx.deadline`), once one started. */
+  engineDeadlineAt: number | undefined;
+  /** Real time only: the control timer for the deadline. */
+  control: DeadlineControl | undefined;
   readonly events: EventRecord[];
   result: PARResult | undefined;
   resultAt: number | undefined;
@@ -113,13 +143,38 @@ export interface CaseTrace {
 }
 
 /**
- * A scheduler that counts the actions scheduled through it that have neither run nor been cancelled,
- * and calls `onSchedule` for each new one.
+ * The readings of a run's clock by its engine, seen through two windows: one marked at each event
+ * recorded, one at each attempt recorded (a backend call or a body start, which comes after the
+ * attempt's `started` event and after any clock reading the engine takes once it decided to start).
  */
-function countingScheduler(raw: SchedulerLike, onSchedule: () => void): { scheduler: SchedulerLike; live: Set<Subscription> } {
+interface EngineClock {
+  /** The earliest reading in the window since its last mark (else the last reading before it), and a new mark. */
+  mark(window: 'event' | 'attempt'): number | undefined;
+}
+
+/**
+ * A scheduler that counts the actions scheduled through it that have neither run nor been cancelled,
+ * calls `onSchedule` for each new one, and keeps the readings of its clock.
+ */
+function countingScheduler(raw: SchedulerLike, onSchedule: () => void): { scheduler: SchedulerLike; live: Set<Subscription>; clock: EngineClock } {
   const live = new Set<Subscription>();
+  let last: number | undefined;
+  const earliest: { event: number | undefined; attempt: number | undefined } = { event: undefined, attempt: undefined };
+  const clock: EngineClock = {
+    mark: (window) => {
+      const reading = earliest[window] ?? last;
+      earliest[window] = undefined;
+      return reading;
+    },
+  };
+  const read = (): number => {
+    last = raw.now();
+    earliest.event ??= last;
+    earliest.attempt ??= last;
+    return last;
+  };
   const scheduler: SchedulerLike = {
-    now: () => raw.now(),
+    now: read,
     schedule<S>(work: (this: SchedulerAction<S>, state?: S) => void, delay?: number, state?: S): Subscription {
       onSchedule();
       const action: Subscription = raw.schedule<S>(
@@ -135,7 +190,7 @@ function countingScheduler(raw: SchedulerLike, onSchedule: () => void): { schedu
       return action;
     },
   };
-  return { scheduler, live };
+  return { scheduler, live, clock };
 }
 
 class NamedLocalBackend extends LocalBackend {
@@ -187,6 +242,13 @@ export function toPolicy(model: PolicyModel): FailurePolicy {
 
 const HEALTH_DELAY = 3;
 
+/**
+ * How long after the latest possible deadline instant the control timer is set (ms): more than the
+ * rounding between `Date.now()` and Node's timer clock (under 2 ms), so that the engine's deadline
+ * timer is always due before it. A margin in timer order, not an allowance for a slow machine.
+ */
+const CONTROL_DELAY = 5;
+
 /** `PLACED_PAR` over a list built at run time (its typed overloads want literal tuples). */
 function placedPar(...args: unknown[]): PlacedPar {
   return Reflect.apply(PLACED_PAR, undefined, args) as PlacedPar;
@@ -215,13 +277,15 @@ export function runCase(model: CaseModel): CaseTrace {
 
 /**
  * Runs `model` in real time: processes and backends are promise-based (true rejections, `async
- * execute`, promised health checks), timers are real. Runs still open after `patience` ms (no
- * deadline, a process that never ends) are unsubscribed to clean up, and count as never finished.
+ * execute`, promised health checks), timers are real. A run with a deadline is waited for until the
+ * loop turned after its control timer (`DeadlineControl`), however busy the machine; one without is
+ * waited for `patience` ms. Runs still open then are unsubscribed to clean up, and count as never
+ * finished.
  */
 export async function runCaseInRealTime(model: CaseModel, patience = 500): Promise<CaseTrace> {
   const setup = setUpCase(model, asyncScheduler, true);
   const started = Date.now();
-  while (!setup.allFinished() && Date.now() - started < patience) await sleep(2);
+  while (!setup.allFinished() && !setup.overdue(Date.now() - started >= patience)) await sleep(2);
   const finished = setup.allFinished();
   setup.closeOpenRuns();
   const slotProbes: CaseTrace['slotProbes'] = [];
@@ -255,6 +319,8 @@ const PROBE_PATIENCE_MS = 500;
 
 interface CaseSetup {
   allFinished(): boolean;
+  /** Every run still open is past its deadline's control turn, or (without a deadline) past `patienceSpent`. */
+  overdue(patienceSpent: boolean): boolean;
   closeOpenRuns(): void;
   probeableBackends(): BackendTrace[];
   probeSlots(backend: BackendTrace): SlotProbe;
@@ -331,10 +397,18 @@ function setUpCase(model: CaseModel, raw: SchedulerLike, real: boolean): CaseSet
     return match === null ? undefined : Number(match[1]);
   };
 
+  /** Each run's clock, as its engine read it. */
+  const clocks = new Map<number, EngineClock>();
+  const clockOf = (run: number, at: number, window: 'event' | 'attempt'): number => (real ? (clocks.get(run)?.mark(window) ?? at) : at);
+
   const recordAttempt = (ctx: ProcessContext, index: number): AttemptRecord => {
     let record = attemptByCtx.get(ctx);
     if (record === undefined) {
-      record = { run: runOf(ctx), index, attempt: ctx.attempt, ctx, seq: nextSeq(), at: now(), ended: false, bodyStarted: false };
+      const run = runOf(ctx);
+      const at = now();
+      record = { run, index, attempt: ctx.attempt, ctx, seq: nextSeq(), at, clock: clockOf(run, at, 'attempt'), ended: false, bodyStarted: false };
+      const trace = runs.find((candidate) => candidate.index === run);
+      if (trace !== undefined && ctx.deadline !== undefined) trace.engineDeadlineAt ??= ctx.deadline.getTime();
       attemptByCtx.set(ctx, record);
       attempts.push(record);
     }
@@ -693,6 +767,7 @@ function setUpCase(model: CaseModel, raw: SchedulerLike, real: boolean): CaseSet
     const counting = countingScheduler(raw, () => {
       if (finished) late.timers += 1;
     });
+    clocks.set(runIndex, counting.clock);
     const deadline = model.deadline;
     const deadlineOption = deadline === undefined ? undefined : deadline.asDate ? new Date(subscribedAt + deadline.ms) : deadline.ms / 1000;
     const deadlineAt = deadline === undefined ? undefined : deadline.asDate ? subscribedAt + deadline.ms : subscribedAt + (deadline.ms / 1000) * 1000;
@@ -708,6 +783,8 @@ function setUpCase(model: CaseModel, raw: SchedulerLike, real: boolean): CaseSet
       model: runModel,
       subscribedAt,
       deadlineAt,
+      engineDeadlineAt: undefined,
+      control: undefined,
       events: [],
       result: undefined,
       resultAt: undefined,
@@ -770,7 +847,8 @@ function setUpCase(model: CaseModel, raw: SchedulerLike, real: boolean): CaseSet
       subscription = group.events$
         .pipe(
           tap((event) => {
-            const record: EventRecord = { seq: nextSeq(), at: now(), event };
+            const at = now();
+            const record: EventRecord = { seq: nextSeq(), at, clock: clockOf(runIndex, at, 'event'), event };
             runTrace.events.push(record);
             count += 1;
             if (event.type === 'done') {
@@ -785,6 +863,18 @@ function setUpCase(model: CaseModel, raw: SchedulerLike, real: boolean): CaseSet
         .subscribe(observer);
     }
     subscribing = false;
+    if (real && deadline !== undefined) {
+      // The engine computed its deadline while subscribing, so no later than this.
+      const latest = deadline.asDate ? subscribedAt + deadline.ms : now() + deadline.ms;
+      const control: DeadlineControl = { latest, dueAt: latest + CONTROL_DELAY, firedAt: undefined, turnSeq: undefined };
+      runTrace.control = control;
+      const handle = setTimeout(() => {
+        control.firedAt = now();
+        const turn = setImmediate(() => void (control.turnSeq = nextSeq()));
+        controls.set(runIndex, () => clearImmediate(turn));
+      }, control.dueAt - now());
+      controls.set(runIndex, () => clearTimeout(handle));
+    }
     if (runModel.unsubscribe.kind === 'at') {
       raw.schedule(() => {
         if (subscription.closed) return;
@@ -796,6 +886,8 @@ function setUpCase(model: CaseModel, raw: SchedulerLike, real: boolean): CaseSet
   };
 
   const subscriptions: Subscription[] = [];
+  /** Real time: how to cancel each run's pending control timer (or its turn). */
+  const controls = new Map<number, () => void>();
   model.runs.forEach((runModel, runIndex) => {
     if (runModel.at <= 0) subscriptions.push(startRun(runModel, runIndex));
     else raw.schedule(() => void subscriptions.push(startRun(runModel, runIndex)), runModel.at);
@@ -804,6 +896,9 @@ function setUpCase(model: CaseModel, raw: SchedulerLike, real: boolean): CaseSet
   const allFinished = (): boolean => runs.length === model.runs.length && runs.every((run) => run.finish !== undefined);
   return {
     allFinished,
+    overdue: (patienceSpent) =>
+      runs.length === model.runs.length &&
+      runs.every((run) => run.finish !== undefined || (run.control === undefined ? patienceSpent : run.control.turnSeq !== undefined)),
     closeOpenRuns: () => {
       // Clean up, but the runs still count as never finished.
       const open = runs.filter((run) => run.finish === undefined);
@@ -832,6 +927,7 @@ function setUpCase(model: CaseModel, raw: SchedulerLike, real: boolean): CaseSet
       };
     },
     trace: (slotProbes) => {
+      for (const cancel of controls.values()) cancel();
       for (const run of runs) run.liveAtEnd = liveByRun.get(run.index) ?? 0;
       return traceOf(slotProbes);
     },

@@ -1,27 +1,22 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { REDIS_SERVER, describeWith } from '../../support/services';
 
 /** Whether redis-server can be started here. */
 export function redisServerInstalled(): boolean {
-  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+  return REDIS_SERVER.available();
 }
 
 /**
- * The queue suites run against a real redis-server. In CI a missing server fails them (the CI
- * script installs it); on a developer machine without one they are skipped with one line saying so.
+ * The queue suites run against a real redis-server. Under CI=true a missing server fails them (the
+ * CI script installs it); on a developer machine without one they are skipped with one line saying so.
  */
 export function describeWithRedis(name: string, body: () => void): void {
-  if (redisServerInstalled() || process.env['CI'] !== undefined) {
-    describe(name, body);
-    return;
-  }
-   
-  console.warn(`queue suite "${name}" skipped: redis-server is not installed (apt-get install redis-server, or run .ci/run)`);
-  describe.skip(name, body);
+  describeWith([REDIS_SERVER], name, body);
 }
 
 async function freePort(): Promise<number> {
