@@ -1,0 +1,20 @@
+import type { Config } from 'jest';
+import base from './jest.config';
+
+/**
+ * `npm run test:package`: the suites in spec/package, which build, pack and install the package
+ * into a consumer project once (globalSetup) and then use it as users do. They take minutes, so
+ * the fast `npm test` leaves them out (its --testPathIgnorePatterns=/spec/package/) and CI runs
+ * them through this config.
+ */
+const config: Config = {
+  ...base,
+  roots: ['<rootDir>/spec/package'],
+  globalSetup: '<rootDir>/spec/package/globalSetup.ts',
+  globalTeardown: '<rootDir>/spec/package/globalTeardown.ts',
+  testTimeout: 180_000,
+  // Each suite starts compilers, bundlers or a browser of its own: one at a time on a small machine.
+  maxWorkers: 1,
+};
+
+export default config;
