@@ -13,11 +13,12 @@ import { type BuildOptions, type Metafile, build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { TIMEOUT, packed, runReport } from './support';
 
-/** The app: two placed processes on the default LocalBackend and one on a FakeBackend of stbass/testing. */
+/** The app: two placed processes on the default LocalBackend and one on a FakeBackend of stbass/testing; every core entry point. */
 const APP = `
 import { lastValueFrom, toArray } from 'rxjs';
 import { z } from 'zod';
-import { BackendRegistry, FailurePolicy, PLACED_PAR, Placement, Process, ProcessResult, type ParEvent } from 'stbass';
+import { FailurePolicy, Placement, Process, ProcessResult, type ParEvent } from 'stbass';
+import { BackendRegistry, PLACED_PAR } from 'stbass/placement';
 import { FakeBackend } from 'stbass/testing';
 
 export async function runApp() {
@@ -94,8 +95,11 @@ describe('bundles of an app that runs a PLACED_PAR group', () => {
   const { consumer } = packed();
   const out = join(consumer, 'out');
 
+  /** Bundles with esbuild; a warning (say, an import it ignores) fails the test as an error would. */
   async function bundle(options: BuildOptions & { outfile: string }): Promise<Metafile> {
     const result = await build({ absWorkingDir: consumer, entryPoints: ['node-main.ts'], bundle: true, metafile: true, logLevel: 'silent', ...options });
+    expect(result.warnings).toEqual([]);
+    if (!result.metafile) throw new Error('esbuild gave no metafile');
     return result.metafile;
   }
 
@@ -151,20 +155,16 @@ describe('bundles of an app that runs a PLACED_PAR group', () => {
           : `module.exports = [${names.map((name) => `require('${name}')`).join(', ')}];`,
       );
       // esbuild fails a browser build that reaches a Node builtin; the metafile says what stayed outside.
-      const result = await build({
-        absWorkingDir: consumer,
+      const metafile = await bundle({
         entryPoints: [entry],
-        bundle: true,
-        metafile: true,
-        logLevel: 'silent',
         platform: 'browser',
         format: 'esm',
         external: ['rxjs', 'rxjs/*', 'zod', 'zod/*'],
         outfile: join(out, `core-${kind}.js`),
         ...(conditions ? { conditions } : {}),
       });
-      expect(stbassInputs(result.metafile)).toEqual([folder]);
-      expect(nodeImports(result.metafile)).toEqual([]);
+      expect(stbassInputs(metafile)).toEqual([folder]);
+      expect(nodeImports(metafile)).toEqual([]);
     },
     TIMEOUT,
   );
@@ -172,16 +172,7 @@ describe('bundles of an app that runs a PLACED_PAR group', () => {
   test(
     'a browser bundle (esbuild --platform=browser) runs in headless Chromium and reports the events and result',
     async () => {
-      const metafile = await build({
-        absWorkingDir: consumer,
-        entryPoints: ['browser-main.ts'],
-        bundle: true,
-        metafile: true,
-        logLevel: 'silent',
-        platform: 'browser',
-        format: 'esm',
-        outfile: join(out, 'browser.js'),
-      }).then((result) => result.metafile);
+      const metafile = await bundle({ entryPoints: ['browser-main.ts'], platform: 'browser', format: 'esm', outfile: join(out, 'browser.js') });
       expect(stbassInputs(metafile)).toEqual(['dist/esm']);
       expect(nodeImports(metafile)).toEqual([]);
 
