@@ -110,32 +110,16 @@ describe('bundles of an app that runs a PLACED_PAR group', () => {
     writeFileSync(join(consumer, 'browser-main.ts'), BROWSER_MAIN);
   });
 
-  test(
-    'an ES-module bundle for Node (esbuild --platform=node --format=esm) runs, with the one ES-module copy of stbass in it',
-    async () => {
-      const metafile = await bundle({ platform: 'node', format: 'esm', outfile: join(out, 'app.mjs') });
-      expect(stbassInputs(metafile)).toEqual(['dist/esm']);
-      expect(await runReport(join(out, 'app.mjs'), consumer)).toEqual(EXPECTED);
-    },
-    TIMEOUT,
-  );
-
-  test(
-    'an ES-module bundle for Node with the packages left external (--packages=external) runs on the installed package',
-    async () => {
-      const metafile = await bundle({ platform: 'node', format: 'esm', packages: 'external', outfile: join(out, 'app-external.mjs') });
-      expect(stbassInputs(metafile)).toEqual([]);
-      expect(await runReport(join(out, 'app-external.mjs'), consumer)).toEqual(EXPECTED);
-    },
-    TIMEOUT,
-  );
-
-  test(
-    'a CommonJS bundle for Node (esbuild --platform=node --format=cjs) runs, with the one ES-module copy of stbass in it',
-    async () => {
-      const metafile = await bundle({ platform: 'node', format: 'cjs', outfile: join(out, 'app.cjs') });
-      expect(stbassInputs(metafile)).toEqual(['dist/esm']);
-      expect(await runReport(join(out, 'app.cjs'), consumer)).toEqual(EXPECTED);
+  test.each<[string, BuildOptions, string, string[]]>([
+    ['an ES-module bundle (esbuild --platform=node --format=esm), with the ES-module copy of stbass in it', { format: 'esm' }, 'app.mjs', ['dist/esm']],
+    ['a CommonJS bundle (esbuild --platform=node --format=cjs), with the ES-module copy of stbass in it', { format: 'cjs' }, 'app.cjs', ['dist/esm']],
+    ['an ES-module bundle with the packages left external (--packages=external), on the installed package', { format: 'esm', packages: 'external' }, 'app-external.mjs', []],
+  ])(
+    'for Node: %s, runs',
+    async (_bundle, options, file, folders) => {
+      const metafile = await bundle({ platform: 'node', ...options, outfile: join(out, file) });
+      expect(stbassInputs(metafile)).toEqual(folders);
+      expect(await runReport(join(out, file), consumer)).toEqual(EXPECTED);
     },
     TIMEOUT,
   );
