@@ -10,6 +10,8 @@ import base from './jest.config';
 const config: Config = {
   ...base,
   roots: ['<rootDir>/spec/package'],
+  // Set here, not inherited: should jest.config.ts come to ignore spec/package, this config still runs it.
+  testPathIgnorePatterns: ['/node_modules/'],
   globalSetup: '<rootDir>/spec/package/globalSetup.ts',
   globalTeardown: '<rootDir>/spec/package/globalTeardown.ts',
   testTimeout: 180_000,
