@@ -25,6 +25,9 @@ const config: Config = {
   testMatch: ['**/*.spec.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }] },
   testTimeout: 30_000,
+  // The packed-package suites need the package built, packed and installed first: `npm run
+  // test:package` (jest.package.config.ts) runs them with that set-up.
+  testPathIgnorePatterns: ['/node_modules/', '/spec/package/'],
   // Most suites spend their time waiting (real timers, child processes, redis-server, the model API
   // fixture) rather than computing: one worker per core, where jest's default leaves a core idle.
   maxWorkers: '100%',

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { UsageError } from '../errors';
 import { UNSPECIFIED, type Placement } from '../placement/Placement';
 import { type TokenUsage, addUsage } from './usage';
@@ -114,7 +113,8 @@ export class ProcessContext<Input = unknown> {
 
   /** A fresh UUID per execution. */
   get processId(): string {
-    return (this.#processId ??= randomUUID());
+    // The Web Crypto global (Node >= 20, browsers, edge runtimes), not node:crypto: the core runs everywhere.
+    return (this.#processId ??= globalThis.crypto.randomUUID());
   }
 
   /** Aborts when the process is cancelled for any reason: HALT, the deadline, unsubscription. */
