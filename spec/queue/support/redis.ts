@@ -24,7 +24,7 @@ export function describeWithRedis(name: string, body: () => void): void {
   describe.skip(name, body);
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
