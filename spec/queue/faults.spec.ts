@@ -71,6 +71,19 @@ describeWithRedis('QueueBackend faults, with workers in processes of their own',
     expect((await entries('test:finished')).map((entry) => entry.worker)).toEqual([survivor]);
   });
 
+  test('maxStalledCount: 0 fails a job at the first death of its worker instead of handing it on', async () => {
+    const fast = { STBASS_LOCK: '1', STBASS_STALLED: '0.5', STBASS_MAX_STALLED: '0' };
+    const [first, second] = [await worker('s1', fast), await worker('s2', fast)];
+    const run = PLACED_PAR([sleepy.withInput({ ms: 2_000, tag: 'once-only' }), on], { registry: caller(), deadline: 30 }).run();
+    await waitFor(async () => (await entries('test:started')).length === 1);
+    const victim = (await entries('test:started'))[0]?.worker === 's1' ? first : second;
+    await victim.kill('SIGKILL');
+    const result = await run;
+    expect(result.failures[0]?.error.name).toBe('RemoteJobFailed');
+    expect(result.failures[0]?.error.message).toContain('stalled');
+    expect((await entries('test:started')).map((entry) => entry.worker)).toEqual([victim.id]);
+  });
+
   test('Redis restarted while jobs are queued: with appendonly persistence the run still completes', async () => {
     const registry = caller();
     const tags = ['r0', 'r1', 'r2', 'r3', 'r4', 'r5'];
