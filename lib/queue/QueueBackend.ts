@@ -75,8 +75,11 @@ interface JobListener {
   lost(): void;
   /** The backend closed before the job settled. */
   closed(): void;
-  /** Whether the job is in Redis yet: only then can the poller tell a lost job from one not yet added. */
-  enqueued: boolean;
+  /**
+   * When the job was added to Redis (0 until then): only then can the poller tell a lost job from
+   * one not yet added, and a job younger than a poll interval is left to its events.
+   */
+  enqueuedAt: number;
 }
 
 /** One BullMQ queue as seen by this caller: the queue, its event stream, and the jobs waited for. */
@@ -111,6 +114,8 @@ export class QueueBackend extends ExecutionBackend {
   /** The key prefix shared with the workers. */
   readonly prefix: string;
   readonly #redis: RedisClient;
+  /** PINGs go on a connection of their own: behind thousands of queued adds they would time out on a healthy server. */
+  #healthClient: RedisClient | undefined;
   readonly #channels = new Map<string, QueueChannel>();
   readonly #callerId = randomUUID();
   readonly #maxPayloadBytes: number;
@@ -146,7 +151,8 @@ export class QueueBackend extends ExecutionBackend {
     if (this.#closing !== undefined) return Promise.resolve(false);
     const now = Date.now();
     if (this.#health !== undefined && now - this.#health.at < 1_000) return this.#health.answer;
-    const answer = whenReachable(this.#redis, this.#healthTimeout).then(() => true);
+    this.#healthClient ??= duplicateRedis(this.#redis);
+    const answer = whenReachable(this.#healthClient, this.#healthTimeout).then(() => true);
     this.#health = { at: now, answer };
     // A failed check is not reused: the next process asks again.
     answer.catch(() => {
@@ -198,7 +204,7 @@ export class QueueBackend extends ExecutionBackend {
       const channel = this.channel(queueName);
       const remoteFailure = (name: string, message: string): void => fail(new RemoteProcessError({ name, message: `the job failed on queue "${queueName}": ${message}` }));
       const listener: JobListener = {
-        enqueued: false,
+        enqueuedAt: 0,
         progress: (data) => {
           if (!settled && typeof data === 'object' && data !== null && 'value' in data) ctx.emit(data.value);
         },
@@ -215,7 +221,7 @@ export class QueueBackend extends ExecutionBackend {
           return channel.queue.add(process.name, payload, { jobId, attempts: 1, removeOnComplete: { age: 600 }, removeOnFail: { age: 600 } });
         })
         .then(
-          () => (listener.enqueued = true),
+          () => (listener.enqueuedAt = Date.now()),
           (error: unknown) => {
             if (!settled && !subscriber.closed) fail(new BackendUnavailableError(this.name, ctx.placement, `could not enqueue the job: ${(error as Error).message}`, { cause: error }));
           },
@@ -254,7 +260,8 @@ export class QueueBackend extends ExecutionBackend {
     const closing = Promise.allSettled(channels.flatMap((channel) => [channel.events?.close() ?? Promise.resolve(), channel.queue.close()]));
     await withinTime(closing, this.#closeTimeout * 1000);
     const graceMs = (this.#closeTimeout * 1000) / 2;
-    await Promise.all([...channels.map((channel) => closeRedis(channel.eventsClient, graceMs)), closeRedis(this.#redis, graceMs)]);
+    const clients = [...channels.map((channel) => channel.eventsClient), this.#redis, ...(this.#healthClient === undefined ? [] : [this.#healthClient])];
+    await Promise.all(clients.map((client) => closeRedis(client, graceMs)));
   }
 
   private channel(queueName: string): QueueChannel {
@@ -301,7 +308,9 @@ export class QueueBackend extends ExecutionBackend {
    */
   private async pollMissed(channel: QueueChannel): Promise<void> {
     if (channel.polling) return;
-    const jobIds = [...channel.listeners].filter(([, listener]) => listener.enqueued).map(([jobId]) => jobId);
+    const addedBefore = Date.now() - this.#pollInterval * 1000;
+    const jobIds: string[] = [];
+    for (const [jobId, listener] of channel.listeners) if (listener.enqueuedAt > 0 && listener.enqueuedAt <= addedBefore) jobIds.push(jobId);
     if (jobIds.length === 0) return;
     channel.polling = true;
     try {
