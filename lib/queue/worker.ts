@@ -185,6 +185,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     return placement;
   };
 
+  /** Callers recently seen alive, until when. */
+  const callersSeen = new Map<string, number>();
+
   /** A running job: how to abort it, and who waits for it. */
   interface RunningJob {
     readonly callerId: string;
@@ -219,11 +222,17 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   const processJob = async (job: Job, _token?: string, signal?: AbortSignal): Promise<JobOutcome> => {
     const { process, payload, placement } = admit(job);
-    // One round trip: was the job cancelled before it got here, and is its caller still there?
-    const checks = await redis.pipeline().exists(keys.cancelled(job.id ?? '')).exists(keys.caller(payload.callerId)).exec();
-    const [cancelled, callerAlive] = (checks ?? []).map(([, count]) => count);
+    // One round trip: was the job cancelled before it got here, and is its caller still there? A
+    // caller seen alive within the last second is taken as alive (its heartbeat lasts callerTtl).
+    const knownAlive = (callersSeen.get(payload.callerId) ?? 0) > Date.now();
+    const checks = knownAlive ? [await redis.exists(keys.cancelled(job.id ?? '')), 1] : ((await redis.pipeline().exists(keys.cancelled(job.id ?? '')).exists(keys.caller(payload.callerId)).exec()) ?? []).map(([, count]) => count);
+    const [cancelled, callerAlive] = checks;
     if (cancelled === 1) throw refuse('cancelled by the caller before it started');
     if (callerAlive === 0) throw refuse('the caller is gone (its heartbeat expired) before the job started');
+    if (!knownAlive) {
+      if (callersSeen.size >= 10_000) callersSeen.clear();
+      callersSeen.set(payload.callerId, Date.now() + 1_000);
+    }
 
     const controller = new AbortController();
     let abortedBecause = '';
