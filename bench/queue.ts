@@ -79,7 +79,7 @@ async function throughStbass(port: number, queueName: string): Promise<number> {
   const started = process.hrtime.bigint();
   const result = await group.run();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (!result.isOk || result.results.length !== JOBS) throw new Error(`stbass queue run failed: ${JSON.stringify(result.report())}`);
+  if (!result.isOk || result.results.length !== JOBS) throw new Error(`stbass queue run failed: ${JSON.stringify(result.report())}: ${result.failures[0]?.error.message ?? ""}`);
   await backend.close();
   await Promise.all(workers.map((worker) => worker.close()));
   const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port } });
