@@ -54,14 +54,18 @@ describeWithRedis('QueueBackend faults, with workers in processes of their own',
     throw new Error('condition not met in time');
   };
 
-  test('a worker killed with SIGKILL mid-job: another recovers the job through stalled-job handling, one result', async () => {
-    const fast = { STBASS_LOCK: '1', STBASS_STALLED: '0.5' };
-    const [first, second] = [await worker('w1', fast), await worker('w2', fast)];
-    const run = PLACED_PAR([sleepy.withInput({ ms: 2_000, tag: 'survivor' }), on], { registry: caller(), deadline: 30 }).run();
+  /** Two workers w1 and w2, one 2 s job; SIGKILLs the worker that started it and waits for the run. */
+  const killMidJob = async (tag: string, env: Record<string, string>) => {
+    const [first, second] = [await worker('w1', env), await worker('w2', env)];
+    const run = PLACED_PAR([sleepy.withInput({ ms: 2_000, tag }), on], { registry: caller(), deadline: 30 }).run();
     await waitFor(async () => (await entries('test:started')).length === 1);
     const victim = (await entries('test:started'))[0]?.worker === 'w1' ? first : second;
     await victim.kill('SIGKILL');
-    const result = await run;
+    return { victim, result: await run };
+  };
+
+  test('a worker killed with SIGKILL mid-job: another recovers the job through stalled-job handling, one result', async () => {
+    const { victim, result } = await killMidJob('survivor', { STBASS_LOCK: '1', STBASS_STALLED: '0.5' });
     expect(result.results).toHaveLength(1);
     expect(result.isOk).toBe(true);
     const survivor = victim.id === 'w1' ? 'w2' : 'w1';
@@ -72,13 +76,7 @@ describeWithRedis('QueueBackend faults, with workers in processes of their own',
   });
 
   test('maxStalledCount: 0 fails a job at the first death of its worker instead of handing it on', async () => {
-    const fast = { STBASS_LOCK: '1', STBASS_STALLED: '0.5', STBASS_MAX_STALLED: '0' };
-    const [first, second] = [await worker('s1', fast), await worker('s2', fast)];
-    const run = PLACED_PAR([sleepy.withInput({ ms: 2_000, tag: 'once-only' }), on], { registry: caller(), deadline: 30 }).run();
-    await waitFor(async () => (await entries('test:started')).length === 1);
-    const victim = (await entries('test:started'))[0]?.worker === 's1' ? first : second;
-    await victim.kill('SIGKILL');
-    const result = await run;
+    const { victim, result } = await killMidJob('once-only', { STBASS_LOCK: '1', STBASS_STALLED: '0.5', STBASS_MAX_STALLED: '0' });
     expect(result.failures[0]?.error.name).toBe('RemoteJobFailed');
     expect(result.failures[0]?.error.message).toContain('stalled');
     expect((await entries('test:started')).map((entry) => entry.worker)).toEqual([victim.id]);
