@@ -1,12 +1,14 @@
 // What production does to Redis: jobs removed under the caller, a restart without persistence, a
 // server that is down when the caller closes or the worker starts, a wrong password.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { BackendRegistry, BackendUnavailableError, FailurePolicy, PLACED_PAR, Placement } from '../../lib';
 import { QueueBackend, RemoteProcessError, startWorker } from '../../lib/queue';
 import { echo, processes } from './fixtures/processes';
-import { TestRedis, describeWithRedis } from './support/redis';
+import { TestRedis, describeWithRedis, freePort } from './support/redis';
 
 jest.setTimeout(60_000);
 
@@ -86,6 +88,29 @@ describeWithRedis('QueueBackend and workers through Redis outages', () => {
     expect(result.failures[0]?.error).toBeInstanceOf(BackendUnavailableError);
     expect(message).toContain('authentication failed');
     expect(message).toMatch(/WRONGPASS|invalid password/);
+  });
+
+  test('an untrusted TLS certificate is named as the cause; with its CA the same server is healthy', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stbass-tls-'));
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost']);
+    expect(made.status).toBe(0); // openssl is needed (.ci/run installs it)
+    const port = await freePort();
+    const tlsRedis = spawn('redis-server', ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', join(dir, 'cert.pem'), '--tls-key-file', join(dir, 'key.pem'), '--tls-auth-clients', 'no', '--save', ''], { stdio: 'ignore' });
+    try {
+      const ca = readFileSync(join(dir, 'cert.pem'));
+      const trusting = new QueueBackend({ connection: { host: '127.0.0.1', port, tls: { ca, servername: 'localhost' } }, healthTimeout: 5 });
+      backends.push(trusting);
+      let healthy = false;
+      for (let tries = 0; tries < 50 && !healthy; tries += 1) healthy = await trusting.healthCheck().catch(() => false);
+      expect(healthy).toBe(true);
+      const wary = new QueueBackend({ connection: { host: '127.0.0.1', port, tls: {} }, healthTimeout: 1 });
+      backends.push(wary);
+      const result = await PLACED_PAR([echo.withInput({ text: 'x' }), nowhere], { registry: new BackendRegistry().register('queue', wary) }).run();
+      expect(result.failures[0]?.error.message).toMatch(/TLS failed: self[- ]signed certificate/);
+    } finally {
+      tlsRedis.kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('startWorker rejects, saying why, when Redis cannot be reached in connectTimeout', async () => {
