@@ -187,6 +187,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   /** Callers recently seen alive, until when. */
   const callersSeen = new Map<string, number>();
+  /** Job ids whose cancellation was announced since this worker subscribed, until when they are forgotten. */
+  const announced = new Map<string, number>();
 
   /** A running job: how to abort it, and who waits for it. */
   interface RunningJob {
@@ -222,14 +224,20 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   const processJob = async (job: Job, _token?: string, signal?: AbortSignal): Promise<JobOutcome> => {
     const { process, payload, placement } = admit(job);
-    // One round trip: was the job cancelled before it got here, and is its caller still there? A
-    // caller seen alive within the last second is taken as alive (its heartbeat lasts callerTtl).
+    // Was the job cancelled before it got here, and is its caller still there? Announcements reach
+    // this worker by pub/sub (it subscribed before it took any job) and a caller seen alive within
+    // the last second is taken as alive (its heartbeat lasts callerTtl), so a first delivery needs
+    // no round trip; a job handed on from a dead worker may have been cancelled before this worker
+    // listened, so for it the cancelled key is read.
+    const jobId = job.id ?? '';
+    if (announced.has(jobId)) throw refuse('cancelled by the caller before it started');
     const knownAlive = (callersSeen.get(payload.callerId) ?? 0) > Date.now();
-    const checks = knownAlive ? [await redis.exists(keys.cancelled(job.id ?? '')), 1] : ((await redis.pipeline().exists(keys.cancelled(job.id ?? '')).exists(keys.caller(payload.callerId)).exec()) ?? []).map(([, count]) => count);
-    const [cancelled, callerAlive] = checks;
-    if (cancelled === 1) throw refuse('cancelled by the caller before it started');
-    if (callerAlive === 0) throw refuse('the caller is gone (its heartbeat expired) before the job started');
-    if (!knownAlive) {
+    const redelivered = job.stalledCounter > 0 || job.attemptsStarted > 1;
+    if (!knownAlive || redelivered) {
+      const checks = await redis.pipeline().exists(keys.cancelled(jobId)).exists(keys.caller(payload.callerId)).exec();
+      const [cancelled, callerAlive] = (checks ?? []).map(([, count]) => count);
+      if (cancelled === 1) throw refuse('cancelled by the caller before it started');
+      if (callerAlive === 0) throw refuse('the caller is gone (its heartbeat expired) before the job started');
       if (callersSeen.size >= 10_000) callersSeen.clear();
       callersSeen.set(payload.callerId, Date.now() + 1_000);
     }
@@ -326,7 +334,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   subscriber.on('message', (_channel: string, message: string) => {
     try {
       const { queue, jobId } = JSON.parse(message) as { queue?: string; jobId?: string };
-      if (queue === queueName && typeof jobId === 'string') worker.cancelJob(jobId, 'cancelled by the caller');
+      if (queue !== queueName || typeof jobId !== 'string') return;
+      // Remembered for a job fetched but not started yet, which BullMQ's cancelJob cannot reach.
+      const now = Date.now();
+      if (announced.size >= 10_000) for (const [id, until] of announced) if (until <= now) announced.delete(id);
+      if (announced.size >= 100_000) announced.clear(); // a flood of announcements: keep memory bounded
+      announced.set(jobId, now + 60_000);
+      worker.cancelJob(jobId, 'cancelled by the caller');
     } catch {
       // Not ours: ignore.
     }
