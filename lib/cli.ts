@@ -1,21 +1,80 @@
 #!/usr/bin/env node
 // The `stbass` command: `npx stbass worker --queue gpu --processes ./dist/agents.js`.
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Process, isProcess } from './process/Process';
+import type { RedisOptions } from 'ioredis';
 import type * as WorkerModuleNamespace from './queue/worker';
 
 type WorkerModule = typeof WorkerModuleNamespace;
 
-const usage = `usage: stbass worker --queue <name> --processes <module> [--redis <url>] [--concurrency <n>] [--prefix <prefix>]
+const usage = `usage: stbass worker --queue <name> --processes <module> [--redis <url>] [options]
 
-  --queue        the BullMQ queue to consume (placements on "queue:<name>")
-  --processes    a JavaScript module exporting the processes this worker runs (named
-                 exports, a default export, or an array/object of processes)
-  --redis        the Redis URL (default: $REDIS_URL or redis://127.0.0.1:6379)
-  --concurrency  jobs run at once (default 1)
-  --prefix       the key prefix shared with the callers (default "bull")`;
+  --queue             the BullMQ queue to consume (placements on "queue:<name>")
+  --processes         a JavaScript module exporting the processes this worker runs (named
+                      exports, a default export, or an array/object of processes)
+  --redis             the Redis URL without a password (default: $REDIS_URL or redis://127.0.0.1:6379)
+  --password-file     a file holding the Redis password (else $REDIS_PASSWORD; keep it off the command line)
+  --username          the Redis ACL user (default: the URL's, else "default")
+  --tls-ca            a PEM file of the CA that signed the server's certificate (turns TLS on)
+  --tls-cert          a PEM file of this worker's client certificate (with --tls-key; turns TLS on)
+  --tls-key           a PEM file of this worker's client key
+  --concurrency       jobs run at once (default 1)
+  --prefix            the key prefix shared with the callers (default "bull")
+  --connect-timeout   seconds to wait for Redis at start before giving up, saying why (default 10)
+  --max-stalled-count times a job may stall (its worker died) and still be handed on (default 1)`;
+
+/** The options the command takes, as parseArgs wants them. */
+const options = {
+  queue: { type: 'string' },
+  processes: { type: 'string' },
+  redis: { type: 'string' },
+  'password-file': { type: 'string' },
+  username: { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  concurrency: { type: 'string' },
+  prefix: { type: 'string' },
+  'connect-timeout': { type: 'string' },
+  'max-stalled-count': { type: 'string' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof options }>>['values'];
+
+/** A number option, or a clear complaint naming it. */
+function numberOption(values: Values, name: 'concurrency' | 'connect-timeout' | 'max-stalled-count'): number | undefined {
+  const given = values[name];
+  if (given === undefined) return undefined;
+  const number = Number(given);
+  if (given.trim() === '' || !Number.isFinite(number)) throw new Error(`--${name} must be a number, received "${given}"`);
+  return number;
+}
+
+/**
+ * The Redis connection: the URL's host, port, user and database, the password from a file or
+ * $REDIS_PASSWORD (a password on the command line shows in `ps`), and TLS files when given.
+ */
+export function connectionOf(values: Values, env: NodeJS.ProcessEnv): string | RedisOptions {
+  const url = values.redis ?? env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+  const password = values['password-file'] === undefined ? env['REDIS_PASSWORD'] : readFileSync(values['password-file'], 'utf8').replace(/\r?\n$/, '');
+  const tlsFiles = values['tls-ca'] !== undefined || values['tls-cert'] !== undefined || values['tls-key'] !== undefined;
+  if (password === undefined && values.username === undefined && !tlsFiles) return url;
+  const parsed = new URL(url);
+  const db = Number(parsed.pathname.slice(1) || '0');
+  const read = (file: string | undefined): Buffer | undefined => (file === undefined ? undefined : readFileSync(file));
+  const tls = parsed.protocol === 'rediss:' || tlsFiles ? { ca: read(values['tls-ca']), cert: read(values['tls-cert']), key: read(values['tls-key']) } : undefined;
+  return {
+    host: parsed.hostname,
+    port: Number(parsed.port || '6379'),
+    db,
+    ...(values.username !== undefined ? { username: values.username } : parsed.username === '' ? {} : { username: decodeURIComponent(parsed.username) }),
+    ...(password !== undefined ? { password } : parsed.password === '' ? {} : { password: decodeURIComponent(parsed.password) }),
+    ...(tls === undefined ? {} : { tls: Object.fromEntries(Object.entries(tls).filter(([, value]) => value !== undefined)) }),
+  };
+}
 
 /** Every process a module exports: named exports, a default export, arrays and objects of them. */
 export function processesOf(moduleExports: unknown): Process[] {
@@ -50,16 +109,7 @@ async function main(argv: string[]): Promise<number> {
     (asked ? process.stdout : process.stderr).write(`${usage}\n`);
     return asked ? 0 : 2;
   }
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      queue: { type: 'string' },
-      processes: { type: 'string' },
-      redis: { type: 'string' },
-      concurrency: { type: 'string' },
-      prefix: { type: 'string' },
-    },
-  });
+  const { values } = parseArgs({ args: rest, options });
   if (values.queue === undefined || values.processes === undefined) {
     process.stderr.write(`stbass worker: --queue and --processes are required\n${usage}\n`);
     return 2;
@@ -73,12 +123,16 @@ async function main(argv: string[]): Promise<number> {
   // Loaded here, not at the top: bullmq and ioredis are optional peers, needed by workers only.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load of an optional peer
   const { startWorker } = require('./queue/worker') as WorkerModule;
+  const connectTimeout = numberOption(values, 'connect-timeout');
+  const maxStalledCount = numberOption(values, 'max-stalled-count');
   const worker = await startWorker({
-    connection: values.redis ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+    connection: connectionOf(values, process.env),
     queue: values.queue,
     processes,
-    concurrency: values.concurrency === undefined ? 1 : Number(values.concurrency),
+    concurrency: numberOption(values, 'concurrency') ?? 1,
     ...(values.prefix === undefined ? {} : { prefix: values.prefix }),
+    ...(connectTimeout === undefined ? {} : { connectTimeout }),
+    ...(maxStalledCount === undefined ? {} : { maxStalledCount }),
   });
   process.stdout.write(`stbass worker: consuming queue "${values.queue}" with ${worker.processNames.join(', ')}\n`);
   // Say once what goes wrong (Redis unreachable, say), not on every reconnection attempt.

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Job, Queue, QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { Queue, QueueEvents } from 'bullmq';
 import { Observable } from 'rxjs';
 import { z } from 'zod';
 import { ExecutionBackend } from '../backends/ExecutionBackend';
@@ -11,8 +10,20 @@ import type { ProcessContext } from '../process/ProcessContext';
 import { ProcessResult } from '../process/ProcessResult';
 import { parseArgument } from '../validation/parse';
 import { concurrencySchema, nameSchema } from '../validation/schemas';
-import { type RedisConnection, closeRedis, connectionSchema, duplicateRedis, openRedis, stbassKeys } from './connection';
-import { type JobOutcome, type JobPayload, jobOutcomeSchema } from './payload';
+import {
+  type RedisClient,
+  type RedisConnection,
+  bullKeys,
+  closeRedis,
+  connectionSchema,
+  duplicateRedis,
+  openRedis,
+  resolvePrefix,
+  stbassKeys,
+  whenReachable,
+  withinTime,
+} from './connection';
+import { type JobOutcome, type JobPayload, DEFAULT_MAX_PAYLOAD_BYTES, jobOutcomeSchema, truncated } from './payload';
 import { RemoteProcessError } from './RemoteProcessError';
 
 const optionsSchema = z.strictObject(
@@ -25,15 +36,19 @@ const optionsSchema = z.strictObject(
     callerTtl: z.number({ error: 'a number of seconds >= 1' }).min(1).optional(),
     pollInterval: z.number({ error: 'a number of seconds > 0' }).gt(0).optional(),
     healthTimeout: z.number({ error: 'a number of seconds > 0' }).gt(0).optional(),
+    closeTimeout: z.number({ error: 'a number of seconds > 0' }).gt(0).optional(),
   },
   { error: 'an options object { connection, prefix?, concurrencyLimit?, ... }' },
 );
 
 /** Options of the `QueueBackend`. */
 export interface QueueBackendOptions {
-  /** Where Redis is: a URL (`redis://:password@host:6379/0`, `rediss://` for TLS) or ioredis options. */
+  /** Where Redis is: a URL (`redis://:password@host:6379/0`, `rediss://` for TLS), ioredis options, or an ioredis `Cluster`. */
   readonly connection: RedisConnection;
-  /** The key prefix of BullMQ and stbass keys (default `bull`, BullMQ's). Workers must use the same. */
+  /**
+   * The key prefix of BullMQ and stbass keys (default `bull`, BullMQ's; `{bull}` on a Cluster, where
+   * the prefix must carry a `{hash tag}`). Workers must use the same.
+   */
   readonly prefix?: string;
   /** The most jobs in flight from this process at once, across every run (default 64). */
   readonly concurrencyLimit?: number;
@@ -47,6 +62,8 @@ export interface QueueBackendOptions {
   readonly pollInterval?: number;
   /** Seconds the health check waits for Redis to answer (default 2). */
   readonly healthTimeout?: number;
+  /** Seconds `close()` waits for Redis to take the last commands before it drops the connections (default 2). */
+  readonly closeTimeout?: number;
 }
 
 /** How a waiting caller hears of its job. */
@@ -54,16 +71,26 @@ interface JobListener {
   progress(data: unknown): void;
   completed(returnvalue: unknown): void;
   failed(reason: string): void;
+  /** The job is no longer in Redis (removed, or lost in a restart without persistence). */
+  lost(): void;
+  /** The backend closed before the job settled. */
+  closed(): void;
+  /**
+   * When the job was added to Redis (0 until then): only then can the poller tell a lost job from
+   * one not yet added, and a job younger than a poll interval is left to its events.
+   */
+  enqueuedAt: number;
 }
 
 /** One BullMQ queue as seen by this caller: the queue, its event stream, and the jobs waited for. */
 interface QueueChannel {
   readonly queue: Queue;
-  readonly events: QueueEvents;
+  events: QueueEvents | undefined;
   readonly ready: Promise<unknown>;
   readonly listeners: Map<string, JobListener>;
-  readonly eventsClient: Redis;
+  readonly eventsClient: RedisClient;
   poller: NodeJS.Timeout | undefined;
+  polling: boolean;
 }
 
 /**
@@ -86,50 +113,60 @@ export class QueueBackend extends ExecutionBackend {
   override readonly concurrencyLimit: number;
   /** The key prefix shared with the workers. */
   readonly prefix: string;
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
+  /** PINGs go on a connection of their own: behind thousands of queued adds they would time out on a healthy server. */
+  #healthClient: RedisClient | undefined;
   readonly #channels = new Map<string, QueueChannel>();
   readonly #callerId = randomUUID();
   readonly #maxPayloadBytes: number;
   readonly #callerTtl: number;
   readonly #pollInterval: number;
   readonly #healthTimeout: number;
+  readonly #closeTimeout: number;
   #waiting = 0;
+  /** When Redis last answered this caller (an enqueue, an event, a poll): a busy caller is a live one. */
+  #heardAt = 0;
   #health: { readonly at: number; readonly answer: Promise<boolean> } | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
-  #closed = false;
+  #closing: Promise<void> | undefined;
 
   constructor(options: QueueBackendOptions) {
     super();
     const parsed = parseArgument(optionsSchema, options, 'QueueBackend options');
     this.name = parsed.name ?? 'queue';
     this.concurrencyLimit = parsed.concurrencyLimit ?? 64;
-    this.prefix = parsed.prefix ?? 'bull';
-    this.#maxPayloadBytes = parsed.maxPayloadBytes ?? 1024 * 1024;
+    this.prefix = resolvePrefix(options.connection, parsed.prefix, 'QueueBackend options.prefix');
+    this.#maxPayloadBytes = parsed.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     this.#callerTtl = parsed.callerTtl ?? 15;
     this.#pollInterval = parsed.pollInterval ?? 5;
     this.#healthTimeout = parsed.healthTimeout ?? 2;
+    this.#closeTimeout = parsed.closeTimeout ?? 2;
     this.#redis = openRedis(options.connection);
   }
 
   /**
-   * Answers whether Redis replies to a PING within `healthTimeout`. A healthy answer is reused for a
-   * second, so a group of thousands of jobs costs one PING, not one each.
+   * Answers whether Redis replies to a PING within `healthTimeout`; when it does not, the check fails
+   * with the reason (refused, wrong password, untrusted TLS certificate). A healthy answer is reused
+   * for a second, so a group of thousands of jobs costs one PING, not one each.
    */
   override healthCheck(): Promise<boolean> {
-    if (this.#closed) return Promise.resolve(false);
+    if (this.#closing !== undefined) return Promise.resolve(false);
     const now = Date.now();
     if (this.#health !== undefined && now - this.#health.at < 1_000) return this.#health.answer;
-    const answer = new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), this.#healthTimeout * 1000);
-      this.#redis.ping().then(
-        (reply) => (clearTimeout(timer), resolve(reply === 'PONG')),
-        () => (clearTimeout(timer), resolve(false)),
-      );
-    });
+    this.#healthClient ??= duplicateRedis(this.#redis);
+    // A PING answered late because this process is busy (thousands of jobs in flight) is not an
+    // outage: Redis that answered anything within the timeout counts as healthy.
+    const answer = whenReachable(this.#healthClient, this.#healthTimeout).then(
+      () => true,
+      (error: unknown) => {
+        if (Date.now() - this.#heardAt < this.#healthTimeout * 1000) return true;
+        throw error;
+      },
+    );
     this.#health = { at: now, answer };
     // A failed check is not reused: the next process asks again.
-    void answer.then((healthy) => {
-      if (!healthy && this.#health?.answer === answer) this.#health = undefined;
+    answer.catch(() => {
+      if (this.#health?.answer === answer) this.#health = undefined;
     });
     return answer;
   }
@@ -149,7 +186,7 @@ export class QueueBackend extends ExecutionBackend {
         fail(new BackendUnavailableError(this.name, ctx.placement, 'the endpoint must name a queue, as in "queue:gpu"'));
         return undefined;
       }
-      if (this.#closed) {
+      if (this.#closing !== undefined) {
         fail(new BackendUnavailableError(this.name, ctx.placement, 'the QueueBackend was closed'));
         return undefined;
       }
@@ -175,22 +212,30 @@ export class QueueBackend extends ExecutionBackend {
 
       const jobId = randomUUID();
       const channel = this.channel(queueName);
-      channel.listeners.set(jobId, {
+      const remoteFailure = (name: string, message: string): void => fail(new RemoteProcessError({ name, message: `the job failed on queue "${queueName}": ${message}` }));
+      const listener: JobListener = {
+        enqueuedAt: 0,
         progress: (data) => {
-          if (typeof data === 'object' && data !== null && 'value' in data) ctx.emit((data).value);
+          if (!settled && typeof data === 'object' && data !== null && 'value' in data) ctx.emit(data.value);
         },
-        completed: (returnvalue) => settle(this.outcomeToResult(returnvalue, backend, ctx)),
-        failed: (reason) => fail(new RemoteProcessError({ name: 'RemoteJobFailed', message: `the job failed on queue "${queueName}": ${reason}` })),
-      });
+        completed: (returnvalue) => settled || settle(this.outcomeToResult(returnvalue, backend, ctx)),
+        failed: (reason) => settled || remoteFailure('RemoteJobFailed', truncated(reason)),
+        lost: () => settled || remoteFailure('RemoteJobLost', `job ${jobId} is no longer in Redis (removed, e.g. by Queue.drain(), or lost when Redis restarted without persistence)`),
+        closed: () => settled || fail(new BackendUnavailableError(this.name, ctx.placement, 'the QueueBackend was closed before the job settled')),
+      };
+      channel.listeners.set(jobId, listener);
       this.holdCaller();
       channel.ready
         .then(() => {
           if (settled || subscriber.closed) return undefined;
           return channel.queue.add(process.name, payload, { jobId, attempts: 1, removeOnComplete: { age: 600 }, removeOnFail: { age: 600 } });
         })
-        .catch((error: unknown) => {
-          if (!settled && !subscriber.closed) fail(new BackendUnavailableError(this.name, ctx.placement, `could not enqueue the job: ${(error as Error).message}`, { cause: error }));
-        });
+        .then(
+          () => (listener.enqueuedAt = this.#heardAt = Date.now()),
+          (error: unknown) => {
+            if (!settled && !subscriber.closed) fail(new BackendUnavailableError(this.name, ctx.placement, `could not enqueue the job: ${(error as Error).message}`, { cause: error }));
+          },
+        );
 
       return () => {
         channel.listeners.delete(jobId);
@@ -200,50 +245,103 @@ export class QueueBackend extends ExecutionBackend {
     });
   }
 
-  /** Closes the queues, their event streams and the Redis connection. */
-  async close(): Promise<void> {
-    this.#closed = true;
+  /**
+   * Closes the queues, their event streams and the Redis connections, in at most `closeTimeout`
+   * seconds even when Redis is down. Runs still waiting for a job settle first, with a
+   * `BackendUnavailableError`, and their jobs are cancelled (best effort).
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.shutDown();
+    return this.#closing;
+  }
+
+  private async shutDown(): Promise<void> {
     clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
     const channels = [...this.#channels.values()];
     this.#channels.clear();
-    for (const channel of channels) clearInterval(channel.poller);
-    await Promise.allSettled(channels.flatMap((channel) => [channel.events.close(), channel.queue.close()]));
-    await Promise.allSettled(channels.map((channel) => closeRedis(channel.eventsClient)));
-    await closeRedis(this.#redis);
+    for (const channel of channels) {
+      clearInterval(channel.poller);
+      for (const [jobId, listener] of [...channel.listeners]) {
+        this.cancelRemote(channel, jobId);
+        listener.closed();
+      }
+    }
+    const closing = Promise.allSettled(channels.flatMap((channel) => [channel.events?.close() ?? Promise.resolve(), channel.queue.close()]));
+    await withinTime(closing, this.#closeTimeout * 1000);
+    const graceMs = (this.#closeTimeout * 1000) / 2;
+    const clients = [...channels.map((channel) => channel.eventsClient), this.#redis, ...(this.#healthClient === undefined ? [] : [this.#healthClient])];
+    await Promise.all(clients.map((client) => closeRedis(client, graceMs)));
   }
 
   private channel(queueName: string): QueueChannel {
     const existing = this.#channels.get(queueName);
     if (existing !== undefined) return existing;
-    const options = { connection: this.#redis, prefix: this.prefix };
-    const queue = new Queue(queueName, options);
+    const queue = new Queue(queueName, { connection: this.#redis, prefix: this.prefix });
+    queue.on('error', () => undefined);
     // Its own connection: QueueEvents blocks on XREAD, which must not hold up the queue's commands.
     const eventsClient = duplicateRedis(this.#redis);
-    const events = new QueueEvents(queueName, { connection: eventsClient, prefix: this.prefix });
     const listeners = new Map<string, JobListener>();
-    events.on('progress', ({ jobId, data }) => listeners.get(jobId)?.progress(data));
-    events.on('completed', ({ jobId, returnvalue }) => listeners.get(jobId)?.completed(returnvalue));
-    events.on('failed', ({ jobId, failedReason }) => listeners.get(jobId)?.failed(failedReason));
-    // Swallowed here: a lost connection shows as a failed health check or enqueue, and events
-    // missed meanwhile are recovered by the poller below.
-    events.on('error', () => undefined);
-    queue.on('error', () => undefined);
-    const channel: QueueChannel = { queue, events, eventsClient, listeners, ready: Promise.all([queue.waitUntilReady(), events.waitUntilReady()]), poller: undefined };
+    // The stream is read from the last event id before any job is added, so no event of ours can
+    // slip by before the first XREAD (reading from "$" would skip what came in between).
+    const ready = this.#redis.xrevrange(bullKeys(this.prefix, queueName).events, '+', '-', 'COUNT', 1).then((last) => {
+      if (this.#closing !== undefined) return;
+      const events = new QueueEvents(queueName, { connection: eventsClient, prefix: this.prefix, lastEventId: last[0]?.[0] ?? '0-0' });
+      events.on('progress', ({ jobId, data }) => listeners.get(jobId)?.progress(data));
+      events.on('completed', () => (this.#heardAt = Date.now()));
+      events.on('completed', ({ jobId, returnvalue }) => listeners.get(jobId)?.completed(returnvalue));
+      events.on('failed', ({ jobId, failedReason }) => listeners.get(jobId)?.failed(failedReason));
+      // Swallowed here: a lost connection shows as a failed health check or enqueue, and events
+      // missed meanwhile are recovered by the poller below.
+      events.on('error', () => undefined);
+      channel.events = events;
+    });
+    // A channel that could not start (Redis refused the command: say, a wrong password) is dropped,
+    // so the next job tries afresh; its own jobs fail on the enqueue.
+    ready.catch(() => {
+      if (this.#channels.get(queueName) !== channel) return;
+      this.#channels.delete(queueName);
+      clearInterval(channel.poller);
+      void queue.close().catch(() => undefined);
+      eventsClient.disconnect();
+    });
+    const channel: QueueChannel = { queue, events: undefined, eventsClient, listeners, ready, poller: undefined, polling: false };
     channel.poller = setInterval(() => void this.pollMissed(channel), this.#pollInterval * 1000);
     channel.poller.unref();
     this.#channels.set(queueName, channel);
     return channel;
   }
 
-  /** Finds jobs that finished without this caller hearing of it (events lost across a reconnect). */
+  /**
+   * Settles jobs whose events this caller missed (a reconnect, a trimmed stream) and jobs that are
+   * gone from Redis. Each job's hash and its place in the completed and failed sets are read in one
+   * MULTI, so a job finishing meanwhile is never seen half-done (finished but without its value).
+   */
   private async pollMissed(channel: QueueChannel): Promise<void> {
-    for (const [jobId, listener] of [...channel.listeners]) {
-      const job = await Job.fromId(channel.queue, jobId).catch(() => undefined);
-      if (job === undefined || !channel.listeners.has(jobId)) continue;
-      const state = await job.getState().catch(() => 'unknown');
-      if (state === 'completed') listener.completed(job.returnvalue);
-      else if (state === 'failed') listener.failed(job.failedReason);
+    if (channel.polling) return;
+    const addedBefore = Date.now() - this.#pollInterval * 1000;
+    const jobIds: string[] = [];
+    for (const [jobId, listener] of channel.listeners) if (listener.enqueuedAt > 0 && listener.enqueuedAt <= addedBefore) jobIds.push(jobId);
+    if (jobIds.length === 0) return;
+    channel.polling = true;
+    try {
+      const keys = bullKeys(this.prefix, channel.queue.name);
+      const multi = this.#redis.multi();
+      for (const jobId of jobIds) multi.hmget(keys.job(jobId), 'timestamp', 'returnvalue', 'failedReason').zscore(keys.completed, jobId).zscore(keys.failed, jobId);
+      const replies = (await multi.exec()) ?? [];
+      jobIds.forEach((jobId, index) => {
+        const listener = channel.listeners.get(jobId);
+        const [[, fields], [, completedAt], [, failedAt]] = [replies[index * 3] ?? [], replies[index * 3 + 1] ?? [], replies[index * 3 + 2] ?? []];
+        if (listener === undefined || !Array.isArray(fields)) return;
+        const [timestamp, returnvalue, failedReason] = fields as Array<string | null>;
+        if (completedAt !== null && completedAt !== undefined) listener.completed(returnvalue);
+        else if (failedAt !== null && failedAt !== undefined) listener.failed(failedReason ?? 'no reason was recorded');
+        else if (timestamp === null) listener.lost();
+      });
+    } catch {
+      // Redis is away: the next poll tries again.
+    } finally {
+      channel.polling = false;
     }
   }
 

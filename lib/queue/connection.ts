@@ -1,28 +1,118 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { type Cluster, Redis, type RedisOptions } from 'ioredis';
 import { z } from 'zod';
 import { UsageError } from '../errors';
 
-/** Where Redis is: a `redis://` or `rediss://` URL, or ioredis options (host, port, password, tls, ...). */
-export type RedisConnection = string | RedisOptions;
+/**
+ * Where Redis is: a `redis://` or `rediss://` URL, ioredis options (host, port, password, tls, ...),
+ * or an ioredis `Cluster` (stbass opens connections of its own from it and never closes yours).
+ */
+export type RedisConnection = string | RedisOptions | Cluster;
+
+/** A client stbass opened: one Redis server, or a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
 
 /** The options shared by the queue backend and its workers. */
 export const connectionSchema = z.union([z.string().regex(/^rediss?:\/\//, { error: 'a redis:// or rediss:// URL' }), z.looseObject({})], {
-  error: 'a redis:// URL or ioredis options { host, port, password, tls, ... }',
+  error: 'a redis:// URL, ioredis options { host, port, password, tls, ... } or an ioredis Cluster',
 });
+
+/** Whether a connection is an ioredis `Cluster` (by its own flag: another copy of ioredis may have built it). */
+export function isCluster(connection: unknown): connection is Cluster {
+  return typeof connection === 'object' && connection !== null && (connection as { isCluster?: unknown }).isCluster === true && typeof (connection as { duplicate?: unknown }).duplicate === 'function';
+}
+
+/** The last connection error of each client, so that "Redis does not answer" can say why. */
+const lastErrors = new WeakMap<RedisClient, Error>();
+
+/** Quiets a client (ioredis reconnects by itself) while remembering its last error for the messages that need it. */
+function watched<C extends RedisClient>(client: C): C {
+  client.on('error', (error: Error) => lastErrors.set(client, error));
+  client.on('ready', () => lastErrors.delete(client));
+  return client;
+}
 
 /**
  * Opens a Redis client. `maxRetriesPerRequest: null` is what BullMQ's blocking connections need,
- * and lets commands wait through a Redis restart instead of failing.
+ * and lets commands wait through a Redis restart instead of failing. A `Cluster` is duplicated with
+ * that setting: the caller's own instance is left as it is.
  */
-export function openRedis(connection: RedisConnection, overrides: RedisOptions = {}): Redis {
-  if (typeof connection !== 'string' && (typeof connection !== 'object' || connection === null)) {
-    throw new UsageError('connection', 'a redis:// URL or ioredis options', connection);
+export function openRedis(connection: RedisConnection): RedisClient {
+  if (typeof connection === 'string') return watched(new Redis(connection, { maxRetriesPerRequest: null }));
+  if (isCluster(connection)) return watched(connection.duplicate([], { redisOptions: { ...connection.options.redisOptions, maxRetriesPerRequest: null } }));
+  if (typeof connection !== 'object' || connection === null) throw new UsageError('connection', 'a redis:// URL, ioredis options or an ioredis Cluster', connection);
+  return watched(new Redis({ maxRetriesPerRequest: null, ...connection }));
+}
+
+/** A second connection to the same Redis (for blocking reads or pub/sub), as quiet as the first. */
+export function duplicateRedis(client: RedisClient): RedisClient {
+  return watched(client.duplicate());
+}
+
+/** Why a client cannot reach Redis, as far as it knows: its last connection error, or silence. */
+export function unreachableReason(client: RedisClient, seconds: number): string {
+  const error = lastErrors.get(client);
+  const cause = error === undefined ? 'no answer' : describeRedisError(error);
+  return `Redis did not answer within ${seconds} s (${cause})`;
+}
+
+/** A connection error in words a person can act on: a wrong password or an untrusted certificate says so. */
+export function describeRedisError(error: Error): string {
+  const message = error.message;
+  const code = (error as { code?: unknown }).code;
+  if (/WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(message)) return `authentication failed: ${message}; check the password (and ACL user)`;
+  if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/.test(code)) return `TLS failed: ${message} (${code}); check the CA and certificates`;
+  if (/certificate|ssl|tls/i.test(message)) return `TLS failed: ${message}; check the CA and certificates`;
+  return message;
+}
+
+/**
+ * Resolves once Redis answers a PING, or rejects after `seconds` with the reason it could not be
+ * reached (refused, wrong password, TLS).
+ */
+export function whenReachable(client: RedisClient, seconds: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(unreachableReason(client, seconds))), seconds * 1000);
+    client.ping().then(
+      () => (clearTimeout(timer), resolve()),
+      (error: unknown) => (clearTimeout(timer), reject(new Error(`Redis refused a PING: ${describeRedisError(error instanceof Error ? error : new Error(String(error)))}`))),
+    );
+  });
+}
+
+/**
+ * Closes a client within `graceMs`: politely when connected, at once when not (a QUIT would wait for
+ * a server that is gone).
+ */
+export async function closeRedis(client: RedisClient, graceMs = 1_000): Promise<void> {
+  if (client.status !== 'ready') {
+    client.disconnect();
+    return;
   }
-  const client = typeof connection === 'string' ? new Redis(connection, { maxRetriesPerRequest: null, ...overrides }) : new Redis({ maxRetriesPerRequest: null, ...connection, ...overrides });
-  // ioredis reconnects by itself; a lost connection shows as a failed health check or job, not as
-  // "Unhandled error event" noise on every retry.
-  client.on('error', () => undefined);
-  return client;
+  await withinTime(client.quit(), graceMs);
+  client.disconnect();
+}
+
+/** Waits for a promise, but no longer than `ms`; its rejection is ignored (closing is best effort). */
+export async function withinTime(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+/** Whether a key prefix carries a Redis Cluster hash tag (`{...}`), so every key of a queue is in one slot. */
+export function isHashTagged(prefix: string): boolean {
+  return /\{[^}]+\}/.test(prefix);
+}
+
+/**
+ * The key prefix: the one given, or BullMQ's `bull`, and on a Redis Cluster `{bull}` (a hash tag:
+ * BullMQ's scripts touch several keys of a queue at once, which a cluster allows only in one slot).
+ */
+export function resolvePrefix(connection: RedisConnection, prefix: string | undefined, argument: string): string {
+  const cluster = isCluster(connection);
+  if (prefix === undefined) return cluster ? '{bull}' : 'bull';
+  if (cluster && !isHashTagged(prefix)) throw new UsageError(argument, 'a prefix with a hash tag on a Redis Cluster, as in "{bull}" or "{jobs}:stbass"', prefix);
+  return prefix;
 }
 
 /** The Redis keys and channel that stbass adds beside BullMQ's, under the same prefix. */
@@ -35,15 +125,10 @@ export const stbassKeys = (prefix: string) => ({
   caller: (callerId: string) => `${prefix}:stbass:caller:${callerId}`,
 });
 
-/** A second connection to the same Redis (for blocking reads or pub/sub), as quiet as the first. */
-export function duplicateRedis(client: Redis): Redis {
-  const duplicate = client.duplicate();
-  duplicate.on('error', () => undefined);
-  return duplicate;
-}
-
-/** Closes a client: politely when connected, at once when not (a QUIT would wait for a server that is gone). */
-export async function closeRedis(client: Redis): Promise<void> {
-  if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
-  else client.disconnect();
-}
+/** BullMQ's own keys for a queue (its layout, read by the caller's one-round-trip poll). */
+export const bullKeys = (prefix: string, queue: string) => ({
+  job: (jobId: string) => `${prefix}:${queue}:${jobId}`,
+  completed: `${prefix}:${queue}:completed`,
+  failed: `${prefix}:${queue}:failed`,
+  events: `${prefix}:${queue}:events`,
+});

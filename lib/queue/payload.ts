@@ -1,6 +1,17 @@
 import { z } from 'zod';
 import type { JsonValue } from '../placement/Placement';
 
+/** The largest job payload, in bytes of JSON, that callers send and workers take (1 MiB) unless told otherwise. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+
+/** The longest text copied into a failure reason or message: a reason is broadcast to every caller on the queue. */
+export const MAX_REASON_LENGTH = 2_000;
+
+/** A text cut to `max` characters, saying how much was left out. */
+export function truncated(text: string, max = MAX_REASON_LENGTH): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
+
 /**
  * A value that came out of JSON.parse (BullMQ stores job data and return values as JSON), so it is
  * JSON by construction: checking it again, recursively, would only cost time on every job.

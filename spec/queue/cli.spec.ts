@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BackendRegistry, PLACED_PAR, Placement } from '../../lib';
 import { QueueBackend } from '../../lib/queue';
@@ -44,6 +46,34 @@ describeWithRedis('the stbass worker command', () => {
         worker.once('exit', () => resolve());
         worker.kill('SIGTERM');
       });
+    }
+  });
+
+  test('takes the Redis password from a file or $REDIS_PASSWORD, never needing it on the command line', async () => {
+    const guarded = await TestRedis.start({ password: 'file-secret' });
+    const dir = mkdtempSync(join(tmpdir(), 'stbass-cli-'));
+    writeFileSync(join(dir, 'password'), 'file-secret\n');
+    const bare = `redis://127.0.0.1:${guarded.port}`;
+    const start = (args: string[], env: Record<string, string> = {}): ReturnType<typeof spawn> =>
+      spawn(process.execPath, ['-r', tsx, cli, 'worker', '--queue', 'guarded', '--processes', join(__dirname, 'fixtures', 'processes.ts'), '--redis', bare, '--connect-timeout', '5', ...args], {
+        env: { ...process.env, STBASS_TEST_REDIS: guarded.url, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    try {
+      for (const worker of [start(['--password-file', join(dir, 'password')]), start([], { REDIS_PASSWORD: 'file-secret' })]) {
+        let output = '';
+        worker.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        worker.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        await waitFor(() => output.includes('consuming queue "guarded"') || output.includes('stbass:'));
+        expect(output).toContain('consuming queue "guarded"');
+        await new Promise<void>((resolve) => {
+          worker.once('exit', () => resolve());
+          worker.kill('SIGTERM');
+        });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await guarded.dispose();
     }
   });
 

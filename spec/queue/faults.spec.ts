@@ -54,14 +54,18 @@ describeWithRedis('QueueBackend faults, with workers in processes of their own',
     throw new Error('condition not met in time');
   };
 
-  test('a worker killed with SIGKILL mid-job: another recovers the job through stalled-job handling, one result', async () => {
-    const fast = { STBASS_LOCK: '1', STBASS_STALLED: '0.5' };
-    const [first, second] = [await worker('w1', fast), await worker('w2', fast)];
-    const run = PLACED_PAR([sleepy.withInput({ ms: 2_000, tag: 'survivor' }), on], { registry: caller(), deadline: 30 }).run();
+  /** Two workers w1 and w2, one 2 s job; SIGKILLs the worker that started it and waits for the run. */
+  const killMidJob = async (tag: string, env: Record<string, string>) => {
+    const [first, second] = [await worker('w1', env), await worker('w2', env)];
+    const run = PLACED_PAR([sleepy.withInput({ ms: 2_000, tag }), on], { registry: caller(), deadline: 30 }).run();
     await waitFor(async () => (await entries('test:started')).length === 1);
     const victim = (await entries('test:started'))[0]?.worker === 'w1' ? first : second;
     await victim.kill('SIGKILL');
-    const result = await run;
+    return { victim, result: await run };
+  };
+
+  test('a worker killed with SIGKILL mid-job: another recovers the job through stalled-job handling, one result', async () => {
+    const { victim, result } = await killMidJob('survivor', { STBASS_LOCK: '1', STBASS_STALLED: '0.5' });
     expect(result.results).toHaveLength(1);
     expect(result.isOk).toBe(true);
     const survivor = victim.id === 'w1' ? 'w2' : 'w1';
@@ -69,6 +73,13 @@ describeWithRedis('QueueBackend faults, with workers in processes of their own',
     const starts = (await entries('test:started')).map((entry) => entry.worker);
     expect(starts).toEqual([victim.id, survivor]);
     expect((await entries('test:finished')).map((entry) => entry.worker)).toEqual([survivor]);
+  });
+
+  test('maxStalledCount: 0 fails a job at the first death of its worker instead of handing it on', async () => {
+    const { victim, result } = await killMidJob('once-only', { STBASS_LOCK: '1', STBASS_STALLED: '0.5', STBASS_MAX_STALLED: '0' });
+    expect(result.failures[0]?.error.name).toBe('RemoteJobFailed');
+    expect(result.failures[0]?.error.message).toContain('stalled');
+    expect((await entries('test:started')).map((entry) => entry.worker)).toEqual([victim.id]);
   });
 
   test('Redis restarted while jobs are queued: with appendonly persistence the run still completes', async () => {
@@ -97,7 +108,8 @@ describeWithRedis('QueueBackend faults, with workers in processes of their own',
     const queue = new Queue('faults', { connection: { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null } });
     await waitFor(async () => (await queue.getFailedCount()) === 2);
     const failed = await queue.getFailed();
-    expect(failed.map((job) => job.failedReason).sort()).toEqual([expect.stringContaining('cancelled'), expect.stringContaining('caller is gone')].sort());
+    // Each reason says what happened, not a generic "cancelled".
+    expect(failed.map((job) => job.failedReason).sort()).toEqual(['the caller is gone (its heartbeat expired) before the job started', 'the caller is gone (its heartbeat expired) while the job ran']);
     expect((await entries('test:started')).map((entry) => entry.tag)).toEqual(['orphan-running']);
     await queue.close();
   });

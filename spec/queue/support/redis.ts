@@ -19,7 +19,7 @@ export function describeWithRedis(name: string, body: () => void): void {
   describeWith([REDIS_SERVER], name, body);
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -40,18 +40,20 @@ export class TestRedis {
   private constructor(
     readonly port: number,
     private readonly appendOnly: boolean,
+    private readonly password: string | undefined,
   ) {
-    this.url = `redis://127.0.0.1:${port}`;
+    this.url = password === undefined ? `redis://127.0.0.1:${port}` : `redis://:${password}@127.0.0.1:${port}`;
   }
 
-  static async start(options: { appendOnly?: boolean } = {}): Promise<TestRedis> {
-    const redis = new TestRedis(await freePort(), options.appendOnly ?? false);
+  /** Starts a server; `password` sets `requirepass` (the url then carries it). */
+  static async start(options: { appendOnly?: boolean; password?: string } = {}): Promise<TestRedis> {
+    const redis = new TestRedis(await freePort(), options.appendOnly ?? false, options.password);
     await redis.launch();
     return redis;
   }
 
   private async launch(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--dir', this.#dir, '--appendonly', this.appendOnly ? 'yes' : 'no', '--appendfsync', 'always'];
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--dir', this.#dir, '--appendonly', this.appendOnly ? 'yes' : 'no', '--appendfsync', 'always', ...(this.password === undefined ? [] : ['--requirepass', this.password])];
     this.#child = spawn('redis-server', args, { stdio: 'ignore' });
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
@@ -85,6 +87,18 @@ export class TestRedis {
     await this.stop();
     if (downFor > 0) await new Promise((resolve) => setTimeout(resolve, downFor));
     await this.launch();
+  }
+
+  /** How many times the server has run a command (from INFO commandstats), e.g. `exists`. */
+  async commandCalls(command: string): Promise<number> {
+    const client = new Redis(this.url, { maxRetriesPerRequest: 1 });
+    try {
+      const stats = await client.info('commandstats');
+      const match = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats);
+      return match === null ? 0 : Number(match[1]);
+    } finally {
+      client.disconnect();
+    }
   }
 
   async dispose(): Promise<void> {
