@@ -4,8 +4,9 @@ import { ModelUsageError } from './errors';
 import { loadPeer } from './loadPeer';
 import { type ChatRequest, type Embeddings, ModelBackend, type ModelBackendOptions } from './ModelBackend';
 import { stopSchema, tokenCountSchema } from './request';
+import { type ResponseDecoder, responseSteps } from './responseSteps';
 import type { StreamStep, UsageTotals } from './textStream';
-import type { SdkErrorClasses } from './toModelError';
+import type { ModelFailure } from './toModelError';
 
 /** `max_tokens` when neither the placement nor the request gives `maxTokens` (the Messages API requires one). */
 const DEFAULT_MAX_TOKENS = 1024;
@@ -38,37 +39,59 @@ export type AnthropicBackendOptions = ModelBackendOptions<AnthropicConfig>;
 
 type Sdk = typeof AnthropicSdk;
 type Client = AnthropicSdk.Anthropic;
-type MessageStreamEvent = AnthropicSdk.Anthropic.RawMessageStreamEvent;
+
+/** Each config key's name in the Messages API's request. */
+const WIRE_NAMES = {
+  maxTokens: 'max_tokens',
+  stop: 'stop_sequences',
+  effort: 'output_config.effort',
+  serviceTier: 'service_tier',
+  userId: 'metadata.user_id',
+} as const satisfies Record<keyof AnthropicConfig, string>;
+
+function record(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+function tokens(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
 
 /** What the Messages API counts as input: fresh tokens plus those written to and read from the prompt cache. */
-function inputTokensOf(usage: { input_tokens: number | null; cache_creation_input_tokens: number | null; cache_read_input_tokens: number | null }): number | undefined {
-  if (usage.input_tokens === null) return undefined;
-  return usage.input_tokens + (usage.cache_creation_input_tokens ?? 0) + (usage.cache_read_input_tokens ?? 0);
+function usageOf(value: unknown): UsageTotals | undefined {
+  const usage = record(value);
+  if (usage === undefined) return undefined;
+  const fresh = tokens(usage['input_tokens']);
+  const inputTokens = fresh === undefined ? undefined : fresh + (tokens(usage['cache_creation_input_tokens']) ?? 0) + (tokens(usage['cache_read_input_tokens']) ?? 0);
+  return { inputTokens, outputTokens: tokens(usage['output_tokens']) };
 }
 
-/** What one Messages API stream event says. */
-function stepOf(event: MessageStreamEvent): StreamStep {
-  switch (event.type) {
-    case 'message_start': {
-      const { usage } = event.message;
-      return { usage: { inputTokens: inputTokensOf(usage), outputTokens: usage.output_tokens } };
+/** What the Messages API's events and answers say. */
+const decoder: ResponseDecoder = {
+  event(data) {
+    const event = record(data);
+    switch (event?.['type']) {
+      case 'message_start':
+        return { usage: usageOf(record(event['message'])?.['usage']) };
+      case 'content_block_delta': {
+        const delta = record(event['delta']);
+        return delta?.['type'] === 'text_delta' && typeof delta['text'] === 'string' ? { text: delta['text'] } : {};
+      }
+      case 'message_delta':
+        return { usage: usageOf(event['usage']) };
+      case 'message_stop':
+        return { finished: true };
+      default:
+        return {};
     }
-    case 'content_block_delta':
-      return event.delta.type === 'text_delta' ? { text: event.delta.text } : {};
-    case 'message_delta': {
-      const usage: UsageTotals = { inputTokens: inputTokensOf(event.usage), outputTokens: event.usage.output_tokens };
-      return { usage };
-    }
-    case 'message_stop':
-      return { finished: true };
-    default:
-      return {};
-  }
-}
-
-async function* stepsOf(events: AsyncIterable<MessageStreamEvent>): AsyncIterable<StreamStep> {
-  for await (const event of events) yield stepOf(event);
-}
+  },
+  answer(body) {
+    const message = record(body);
+    if (message?.['type'] !== 'message' || !Array.isArray(message['content'])) return undefined;
+    const text = message['content'].map((block) => (record(block)?.['type'] === 'text' ? String(record(block)?.['text'] ?? '') : '')).join('');
+    return { text, finished: true, usage: usageOf(message['usage']) };
+  },
+};
 
 /**
  * Runs processes against the Anthropic Messages API through `@anthropic-ai/sdk`, giving each one
@@ -85,11 +108,12 @@ async function* stepsOf(events: AsyncIterable<MessageStreamEvent>): AsyncIterabl
  * ```
  */
 export class AnthropicBackend extends ModelBackend<AnthropicConfig> {
-  protected readonly sdkErrors: SdkErrorClasses;
   readonly #sdk: Sdk;
+  /** The body of each error response, as the server sent it. */
+  readonly #errorBodies = new WeakMap<object, unknown>();
   #client: Client | undefined;
 
-  /** Options: `apiKey` (default `ANTHROPIC_API_KEY`), `baseURL`, `model`, `concurrency` (default 4), `timeout` (s, default 120), `config`, `name` (default `anthropic`). */
+  /** Options: `apiKey` (default `ANTHROPIC_API_KEY`), `baseURL` (or `ANTHROPIC_BASE_URL`), `model`, `concurrency` (default 4), `timeout` (s, default 120), `config`, `name` (default `anthropic`). */
   constructor(options: AnthropicBackendOptions = {}) {
     super({
       provider: 'anthropic',
@@ -97,38 +121,66 @@ export class AnthropicBackend extends ModelBackend<AnthropicConfig> {
       defaultName: 'anthropic',
       options,
       configSchema: anthropicConfigSchema,
-      keyVariable: 'ANTHROPIC_API_KEY',
-      keyRequired: () => true,
-      baseURLVariable: 'ANTHROPIC_BASE_URL',
-      defaultBaseURL: 'https://api.anthropic.com',
+      wireNames: WIRE_NAMES,
+      connection: { keyVariable: 'ANTHROPIC_API_KEY', keyRequired: () => true, baseURLVariable: 'ANTHROPIC_BASE_URL', defaultBaseURL: 'https://api.anthropic.com' },
     });
     this.#sdk = loadPeer<Sdk>('@anthropic-ai/sdk', 'AnthropicBackend');
-    this.sdkErrors = this.#sdk;
+  }
+
+  protected override get server(): string {
+    return this.baseURL === 'https://api.anthropic.com' ? 'Anthropic' : `the Anthropic API at ${this.baseURL ?? ''}`;
   }
 
   /** One SDK client for every run, made on first use (after the health check has found a key). */
   get #anthropic(): Client {
-    return (this.#client ??= new this.#sdk.Anthropic({ apiKey: this.apiKey, baseURL: this.baseURL, maxRetries: 0, timeout: this.timeout * 1000 }));
+    if (this.#client !== undefined) return this.#client;
+    const errorBodies = this.#errorBodies;
+    class KeepingErrorBodies extends this.#sdk.Anthropic {
+      protected override makeStatusError(status: number, error: object, message: string | undefined, headers: Headers): AnthropicSdk.APIError {
+        const made = super.makeStatusError(status, error, message, headers);
+        errorBodies.set(made, error ?? message);
+        return made;
+      }
+    }
+    this.#client = new KeepingErrorBodies({ apiKey: this.apiKey, baseURL: this.baseURL, maxRetries: 0, timeout: this.timeout * 1000 });
+    return this.#client;
+  }
+
+  protected override describeFailure(thrown: unknown): ModelFailure | undefined {
+    const { APIError, APIConnectionError, APIConnectionTimeoutError } = this.#sdk;
+    if (thrown instanceof APIConnectionTimeoutError) return { kind: 'timeout' };
+    if (thrown instanceof APIConnectionError) {
+      const cause = record(thrown.cause);
+      return { kind: 'connection', detail: typeof cause?.['message'] === 'string' ? cause['message'] : thrown.message };
+    }
+    if (thrown instanceof APIError && typeof thrown.status === 'number') {
+      return { kind: 'status', status: thrown.status, headers: thrown.headers, body: this.#errorBodies.get(thrown) ?? thrown.error, requestId: thrown.requestID ?? undefined };
+    }
+    return undefined;
   }
 
   protected async openChatStream(request: ChatRequest<AnthropicConfig>, signal: AbortSignal): Promise<AsyncIterable<StreamStep>> {
     const { config } = request;
     const stop = config.stop === undefined ? undefined : typeof config.stop === 'string' ? [config.stop] : config.stop;
-    const events = await this.#anthropic.messages.create(
-      {
-        model: request.model,
-        max_tokens: config.maxTokens ?? DEFAULT_MAX_TOKENS,
-        messages: request.messages.map(({ role, content }) => ({ role, content })),
-        stream: true,
-        ...(request.system === undefined ? {} : { system: request.system }),
-        ...(stop === undefined ? {} : { stop_sequences: stop }),
-        ...(config.effort === undefined ? {} : { output_config: { effort: config.effort } }),
-        ...(config.serviceTier === undefined ? {} : { service_tier: config.serviceTier }),
-        ...(config.userId === undefined ? {} : { metadata: { user_id: config.userId } }),
-      },
-      { signal },
-    );
-    return stepsOf(events);
+    // The raw response: the body is read here, so that error events, cut-off events and bodies
+    // that are not a stream at all are each recognised.
+    const response = await this.#anthropic.messages
+      .create(
+        {
+          model: request.model,
+          max_tokens: config.maxTokens ?? DEFAULT_MAX_TOKENS,
+          messages: request.messages.map(({ role, content }) => ({ role, content })),
+          stream: true,
+          ...(request.system === undefined ? {} : { system: request.system }),
+          ...(stop === undefined ? {} : { stop_sequences: stop }),
+          ...(config.effort === undefined ? {} : { output_config: { effort: config.effort } }),
+          ...(config.serviceTier === undefined ? {} : { service_tier: config.serviceTier }),
+          ...(config.userId === undefined ? {} : { metadata: { user_id: config.userId } }),
+        },
+        { signal },
+      )
+      .asResponse();
+    return responseSteps(response, decoder);
   }
 
   protected requestEmbeddings(): Promise<Embeddings> {
