@@ -88,7 +88,7 @@ const decoder: ResponseDecoder = {
   answer(body) {
     const message = record(body);
     if (message?.['type'] !== 'message' || !Array.isArray(message['content'])) return undefined;
-    const text = message['content'].map((block) => (record(block)?.['type'] === 'text' ? String(record(block)?.['text'] ?? '') : '')).join('');
+    const text = message['content'].map((block) => (record(block)?.['type'] === 'text' && typeof record(block)?.['text'] === 'string' ? String(record(block)?.['text']) : '')).join('');
     return { text, finished: true, usage: usageOf(message['usage']) };
   },
 };
@@ -154,7 +154,7 @@ export class AnthropicBackend extends ModelBackend<AnthropicConfig> {
       return { kind: 'connection', detail: typeof cause?.['message'] === 'string' ? cause['message'] : thrown.message };
     }
     if (thrown instanceof APIError && typeof thrown.status === 'number') {
-      return { kind: 'status', status: thrown.status, headers: thrown.headers, body: this.#errorBodies.get(thrown) ?? thrown.error, requestId: thrown.requestID ?? undefined };
+      return { kind: 'status', status: thrown.status, headers: thrown.headers instanceof Headers ? thrown.headers : undefined, body: this.#errorBodies.get(thrown) ?? (thrown.error as unknown), requestId: thrown.requestID ?? undefined };
     }
     return undefined;
   }

@@ -28,8 +28,8 @@ const timeoutSchema = z
 
 const baseURLSchema = z.url({ protocol: /^https?$/, error: 'an http(s) URL' });
 
-/** The options every model backend takes. */
-const commonOptionsShape = {
+/** @internal The options every model backend takes, for a backend that checks options of its own beside them. */
+export const commonOptionsShape = {
   /** The backend's name in events, results and failures. */
   name: nameSchema.optional(),
   /** The model for placements that name none. */

@@ -190,7 +190,7 @@ export class OpenAICompatibleBackend extends ModelBackend<OpenAICompatibleConfig
       return { kind: 'connection', detail: typeof cause?.['message'] === 'string' ? cause['message'] : thrown.message };
     }
     if (thrown instanceof APIError && typeof thrown.status === 'number') {
-      return { kind: 'status', status: thrown.status, headers: thrown.headers, body: this.#errorBodies.get(thrown) ?? thrown.error, requestId: thrown.requestID ?? undefined };
+      return { kind: 'status', status: thrown.status, headers: thrown.headers instanceof Headers ? thrown.headers : undefined, body: this.#errorBodies.get(thrown) ?? (thrown.error as unknown), requestId: thrown.requestID ?? undefined };
     }
     return undefined;
   }

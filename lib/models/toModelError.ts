@@ -27,6 +27,8 @@ export type ModelFailure =
   | { readonly kind: 'connection'; readonly detail: string }
   /** No response arrived in time. */
   | { readonly kind: 'timeout' }
+  /** The call could not be authenticated before it was sent (no key found); `detail` is the SDK's message. */
+  | { readonly kind: 'credentials'; readonly detail: string }
   /** The server answered, but with something that is not the API's answer; `detail` says what it was. */
   | { readonly kind: 'response'; readonly detail: string };
 
@@ -200,6 +202,8 @@ function fromFailure(failure: ModelFailure, site: CallSite, progress: CallProgre
       return fromServer(failure, site, progress, base);
     case 'timeout':
       return new ModelConnectionError(`${describeSite(site)}: no response within ${site.timeout} s.`, { ...base, retryable: true });
+    case 'credentials':
+      return new ModelAuthError(`${describeSite(site)}: ${sentence(failure.detail)} Check the API key: ${site.keyHint}.`, { ...base, retryable: false });
     case 'connection': {
       const where = site.baseURL === undefined ? '' : ` to ${site.baseURL}`;
       const check = site.baseURL === undefined ? 'Is the server running?' : 'Is the server running, and is the base URL right?';
