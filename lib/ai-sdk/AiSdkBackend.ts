@@ -6,6 +6,7 @@ import { type ChatRequest, type Embeddings, type EmbeddingsRequest, ModelBackend
 import { numberBetween, parseModelArgument, stopSchema, tokenCountSchema } from '../models/request';
 import type { StreamStep } from '../models/textStream';
 import { MalformedEvent, type ModelFailure, StreamIncomplete } from '../models/toModelError';
+import { fieldsOf } from '../models/jsonFields';
 
 type Sdk = typeof Ai;
 
@@ -117,9 +118,6 @@ function modelIdOf(model: { readonly modelId: string } | string): string {
   return typeof model === 'string' ? model : model.modelId;
 }
 
-function record(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-}
 
 /** A response body as the server sent it: parsed when it is JSON. */
 function parsedBody(text: unknown): unknown {
@@ -251,7 +249,7 @@ export class AiSdkBackend extends ModelBackend<AiSdkConfig> {
         return { kind: 'status', status: thrown.statusCode, headers, body: parsedBody(thrown.responseBody) ?? thrown.data, requestId: headers.get('x-request-id') ?? headers.get('request-id') ?? undefined };
       }
       if (/^Cannot connect to API/.test(thrown.message)) {
-        const cause = record(thrown.cause);
+        const cause = fieldsOf(thrown.cause);
         return { kind: 'connection', detail: typeof cause?.['message'] === 'string' ? cause['message'] : thrown.message };
       }
       return undefined;
@@ -259,7 +257,7 @@ export class AiSdkBackend extends ModelBackend<AiSdkConfig> {
     if (sdk.LoadAPIKeyError.isInstance(thrown)) return { kind: 'credentials', detail: thrown.message };
     if (sdk.TypeValidationError.isInstance(thrown)) return { kind: 'response', detail: `a chunk of an unexpected shape (${thrown.message.split('\n')[0] ?? ''})` };
     // An error chunk inside the stream reaches the AI SDK's error part as the object the server sent.
-    if (!(thrown instanceof Error) && record(thrown) !== undefined) return { kind: 'event', body: thrown };
+    if (!(thrown instanceof Error) && fieldsOf(thrown) !== undefined) return { kind: 'event', body: thrown };
     return undefined;
   }
 

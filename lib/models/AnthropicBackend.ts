@@ -2,11 +2,13 @@ import type * as AnthropicSdk from '@anthropic-ai/sdk';
 import { z } from 'zod';
 import { ModelUsageError } from './errors';
 import { loadPeer } from './loadPeer';
+import { describeSdkFailure, rememberErrorBody } from './sdkFailure';
 import { type ChatRequest, type Embeddings, ModelBackend, type ModelBackendOptions } from './ModelBackend';
 import { stopSchema, tokenCountSchema } from './request';
 import { type ResponseDecoder, responseSteps } from './responseSteps';
 import type { StreamStep, UsageTotals } from './textStream';
 import type { ModelFailure } from './toModelError';
+import { fieldsOf, numberOf } from './jsonFields';
 
 /** `max_tokens` when neither the placement nor the request gives `maxTokens` (the Messages API requires one). */
 const DEFAULT_MAX_TOKENS = 1024;
@@ -49,32 +51,26 @@ const WIRE_NAMES = {
   userId: 'metadata.user_id',
 } as const satisfies Record<keyof AnthropicConfig, string>;
 
-function record(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-}
 
-function tokens(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
 
 /** What the Messages API counts as input: fresh tokens plus those written to and read from the prompt cache. */
 function usageOf(value: unknown): UsageTotals | undefined {
-  const usage = record(value);
+  const usage = fieldsOf(value);
   if (usage === undefined) return undefined;
-  const fresh = tokens(usage['input_tokens']);
-  const inputTokens = fresh === undefined ? undefined : fresh + (tokens(usage['cache_creation_input_tokens']) ?? 0) + (tokens(usage['cache_read_input_tokens']) ?? 0);
-  return { inputTokens, outputTokens: tokens(usage['output_tokens']) };
+  const fresh = numberOf(usage['input_tokens']);
+  const inputTokens = fresh === undefined ? undefined : fresh + (numberOf(usage['cache_creation_input_tokens']) ?? 0) + (numberOf(usage['cache_read_input_tokens']) ?? 0);
+  return { inputTokens, outputTokens: numberOf(usage['output_tokens']) };
 }
 
 /** What the Messages API's events and answers say. */
 const decoder: ResponseDecoder = {
   event(data) {
-    const event = record(data);
+    const event = fieldsOf(data);
     switch (event?.['type']) {
       case 'message_start':
-        return { usage: usageOf(record(event['message'])?.['usage']) };
+        return { usage: usageOf(fieldsOf(event['message'])?.['usage']) };
       case 'content_block_delta': {
-        const delta = record(event['delta']);
+        const delta = fieldsOf(event['delta']);
         return delta?.['type'] === 'text_delta' && typeof delta['text'] === 'string' ? { text: delta['text'] } : {};
       }
       case 'message_delta':
@@ -86,9 +82,9 @@ const decoder: ResponseDecoder = {
     }
   },
   answer(body) {
-    const message = record(body);
+    const message = fieldsOf(body);
     if (message?.['type'] !== 'message' || !Array.isArray(message['content'])) return undefined;
-    const text = message['content'].map((block) => (record(block)?.['type'] === 'text' && typeof record(block)?.['text'] === 'string' ? String(record(block)?.['text']) : '')).join('');
+    const text = message['content'].map((block) => (fieldsOf(block)?.['type'] === 'text' && typeof fieldsOf(block)?.['text'] === 'string' ? String(fieldsOf(block)?.['text']) : '')).join('');
     return { text, finished: true, usage: usageOf(message['usage']) };
   },
 };
@@ -109,8 +105,6 @@ const decoder: ResponseDecoder = {
  */
 export class AnthropicBackend extends ModelBackend<AnthropicConfig> {
   readonly #sdk: Sdk;
-  /** The body of each error response, as the server sent it. */
-  readonly #errorBodies = new WeakMap<object, unknown>();
   #client: Client | undefined;
 
   /** Options: `apiKey` (default `ANTHROPIC_API_KEY`), `baseURL` (or `ANTHROPIC_BASE_URL`), `model`, `concurrency` (default 4), `timeout` (s, default 120), `config`, `name` (default `anthropic`). */
@@ -134,12 +128,10 @@ export class AnthropicBackend extends ModelBackend<AnthropicConfig> {
   /** One SDK client for every run, made on first use (after the health check has found a key). */
   get #anthropic(): Client {
     if (this.#client !== undefined) return this.#client;
-    const errorBodies = this.#errorBodies;
     class KeepingErrorBodies extends this.#sdk.Anthropic {
       protected override makeStatusError(status: number, error: object, message: string | undefined, headers: Headers): AnthropicSdk.APIError {
-        const made = super.makeStatusError(status, error, message, headers);
-        errorBodies.set(made, error ?? message);
-        return made;
+        // The SDK's error keeps only part of the body: keep it all, for the server's own words.
+        return rememberErrorBody(super.makeStatusError(status, error, message, headers), error ?? message);
       }
     }
     this.#client = new KeepingErrorBodies({ apiKey: this.apiKey, baseURL: this.baseURL, maxRetries: 0, timeout: this.timeout * 1000 });
@@ -147,16 +139,7 @@ export class AnthropicBackend extends ModelBackend<AnthropicConfig> {
   }
 
   protected override describeFailure(thrown: unknown): ModelFailure | undefined {
-    const { APIError, APIConnectionError, APIConnectionTimeoutError } = this.#sdk;
-    if (thrown instanceof APIConnectionTimeoutError) return { kind: 'timeout' };
-    if (thrown instanceof APIConnectionError) {
-      const cause = record(thrown.cause);
-      return { kind: 'connection', detail: typeof cause?.['message'] === 'string' ? cause['message'] : thrown.message };
-    }
-    if (thrown instanceof APIError && typeof thrown.status === 'number') {
-      return { kind: 'status', status: thrown.status, headers: thrown.headers instanceof Headers ? thrown.headers : undefined, body: this.#errorBodies.get(thrown) ?? (thrown.error as unknown), requestId: thrown.requestID ?? undefined };
-    }
-    return undefined;
+    return describeSdkFailure(this.#sdk, thrown);
   }
 
   protected async openChatStream(request: ChatRequest<AnthropicConfig>, signal: AbortSignal): Promise<AsyncIterable<StreamStep>> {

@@ -1,11 +1,13 @@
 import type * as OpenAISdk from 'openai';
 import { z } from 'zod';
 import { loadPeer } from './loadPeer';
+import { describeSdkFailure, rememberErrorBody } from './sdkFailure';
 import { type ChatRequest, type Embeddings, type EmbeddingsRequest, ModelBackend, type ModelBackendOptions } from './ModelBackend';
 import { numberBetween, stopSchema, tokenCountSchema } from './request';
 import { type ResponseDecoder, responseSteps } from './responseSteps';
 import type { StreamStep, UsageTotals } from './textStream';
 import { type ModelFailure, UnexpectedResponse } from './toModelError';
+import { fieldsOf, numberOf } from './jsonFields';
 
 const OPENAI_BASE_URL = 'https://api.openai.com/v1';
 
@@ -83,33 +85,27 @@ function chatParameters(config: OpenAICompatibleConfig): ChatParameters {
 type Sdk = typeof OpenAISdk;
 type Client = OpenAISdk.OpenAI;
 
-function record(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-}
 
-function tokens(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
 
 /** The usage block of a chunk or a completion, when it has one. */
 function usageOf(body: Record<string, unknown> | undefined): UsageTotals | undefined {
-  const usage = record(body?.['usage']);
-  return usage === undefined ? undefined : { inputTokens: tokens(usage['prompt_tokens']), outputTokens: tokens(usage['completion_tokens']) };
+  const usage = fieldsOf(body?.['usage']);
+  return usage === undefined ? undefined : { inputTokens: numberOf(usage['prompt_tokens']), outputTokens: numberOf(usage['completion_tokens']) };
 }
 
 /** What the chat completions API's events and answers say. */
 const decoder: ResponseDecoder = {
   event(data) {
-    const chunk = record(data);
-    const choice = Array.isArray(chunk?.['choices']) ? record(chunk['choices'][0]) : undefined;
-    const content = record(choice?.['delta'])?.['content'];
+    const chunk = fieldsOf(data);
+    const choice = Array.isArray(chunk?.['choices']) ? fieldsOf(chunk['choices'][0]) : undefined;
+    const content = fieldsOf(choice?.['delta'])?.['content'];
     const reason = choice?.['finish_reason'];
     return { text: typeof content === 'string' ? content : undefined, finished: reason !== null && reason !== undefined, usage: usageOf(chunk) };
   },
   answer(body) {
-    const completion = record(body);
-    const choice = Array.isArray(completion?.['choices']) ? record(completion['choices'][0]) : undefined;
-    const message = record(choice?.['message']);
+    const completion = fieldsOf(body);
+    const choice = Array.isArray(completion?.['choices']) ? fieldsOf(completion['choices'][0]) : undefined;
+    const message = fieldsOf(choice?.['message']);
     if (message === undefined) return undefined;
     const content = message['content'];
     return { text: typeof content === 'string' ? content : '', finished: true, usage: usageOf(completion) };
@@ -139,8 +135,6 @@ function isOpenAI(baseURL: string): boolean {
  */
 export class OpenAICompatibleBackend extends ModelBackend<OpenAICompatibleConfig> {
   readonly #sdk: Sdk;
-  /** The body of each error response, which the SDK's error keeps only in part. */
-  readonly #errorBodies = new WeakMap<object, unknown>();
   #client: Client | undefined;
 
   /** Options: `baseURL` (default OpenAI's, or `OPENAI_BASE_URL`), `apiKey` (default `OPENAI_API_KEY`), `model`, `concurrency` (default 4), `timeout` (s, default 120), `config`, `name` (default `openai-compatible`). */
@@ -164,12 +158,10 @@ export class OpenAICompatibleBackend extends ModelBackend<OpenAICompatibleConfig
   /** One SDK client for every run, made on first use. Without a key, no Authorization header is sent. */
   get #openai(): Client {
     if (this.#client !== undefined) return this.#client;
-    const errorBodies = this.#errorBodies;
     class KeepingErrorBodies extends this.#sdk.OpenAI {
       protected override makeStatusError(status: number, error: object, message: string | undefined, headers: Headers): OpenAISdk.APIError {
-        const made = super.makeStatusError(status, error, message, headers);
-        errorBodies.set(made, error ?? message);
-        return made;
+        // The SDK's error keeps only part of the body: keep it all, for the server's own words.
+        return rememberErrorBody(super.makeStatusError(status, error, message, headers), error ?? message);
       }
     }
     this.#client = new KeepingErrorBodies({
@@ -183,16 +175,7 @@ export class OpenAICompatibleBackend extends ModelBackend<OpenAICompatibleConfig
   }
 
   protected override describeFailure(thrown: unknown): ModelFailure | undefined {
-    const { APIError, APIConnectionError, APIConnectionTimeoutError } = this.#sdk;
-    if (thrown instanceof APIConnectionTimeoutError) return { kind: 'timeout' };
-    if (thrown instanceof APIConnectionError) {
-      const cause = record(thrown.cause);
-      return { kind: 'connection', detail: typeof cause?.['message'] === 'string' ? cause['message'] : thrown.message };
-    }
-    if (thrown instanceof APIError && typeof thrown.status === 'number') {
-      return { kind: 'status', status: thrown.status, headers: thrown.headers instanceof Headers ? thrown.headers : undefined, body: this.#errorBodies.get(thrown) ?? (thrown.error as unknown), requestId: thrown.requestID ?? undefined };
-    }
-    return undefined;
+    return describeSdkFailure(this.#sdk, thrown);
   }
 
   protected async openChatStream(request: ChatRequest<OpenAICompatibleConfig>, signal: AbortSignal): Promise<AsyncIterable<StreamStep>> {
@@ -221,15 +204,15 @@ export class OpenAICompatibleBackend extends ModelBackend<OpenAICompatibleConfig
       { model: request.model, input: [...request.texts], encoding_format: 'float', ...(dimensions === undefined ? {} : { dimensions }) },
       { signal },
     );
-    const body = record(response);
+    const body = fieldsOf(response);
     const data = body?.['data'];
-    if (!Array.isArray(data) || !data.every((item) => Array.isArray(record(item)?.['embedding']))) {
+    if (!Array.isArray(data) || !data.every((item) => Array.isArray(fieldsOf(item)?.['embedding']))) {
       throw new UnexpectedResponse(`a body that is not an embeddings response (${typeof response === 'string' ? 'text' : `keys: ${Object.keys(body ?? {}).join(', ') || 'none'}`})`);
     }
-    const items = data.map((item, position) => ({ index: tokens(record(item)?.['index']) ?? position, embedding: record(item)?.['embedding'] as unknown[] }));
+    const items = data.map((item, position) => ({ index: numberOf(fieldsOf(item)?.['index']) ?? position, embedding: fieldsOf(item)?.['embedding'] as unknown[] }));
     const vectors = items.sort((a, b) => a.index - b.index).map((item) => item.embedding.map(Number));
     // Some servers send no usage block: then there is nothing to count.
-    const inputTokens = tokens(record(body?.['usage'])?.['prompt_tokens']);
+    const inputTokens = numberOf(fieldsOf(body?.['usage'])?.['prompt_tokens']);
     return { vectors, usage: inputTokens === undefined ? undefined : { inputTokens, outputTokens: 0 } };
   }
 }

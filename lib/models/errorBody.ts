@@ -5,6 +5,7 @@
  * or `{ detail }`, plain text, or an HTML error page.
  */
 import type { ErrorSignature } from './classification';
+import { fieldsOf } from './jsonFields';
 
 /** The server's own words about an error, and what the classification reads. */
 export interface ErrorDetail extends ErrorSignature {
@@ -17,9 +18,6 @@ export interface ErrorDetail extends ErrorSignature {
 /** The longest message taken from a body, in characters. */
 const MAX_MESSAGE = 300;
 
-function record(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-}
 
 function text(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
@@ -61,7 +59,7 @@ function element(html: string, tag: string): string | undefined {
 }
 
 /** Whether a text is an HTML document or fragment rather than plain text. */
-export function looksLikeHtml(body: string): boolean {
+function looksLikeHtml(body: string): boolean {
   return /^\s*(?:<!doctype html|<html\b|<head\b|<body\b)/i.test(body);
 }
 
@@ -101,9 +99,9 @@ export function readErrorBody(body: unknown): ErrorDetail {
     const message = looksLikeHtml(body) ? htmlMessage(body) : text(body);
     return { message: message === undefined ? undefined : shorten(message), type: undefined, code: undefined, status: undefined, retryAfter: waitInMessage(message) };
   }
-  const outer = record(body);
+  const outer = fieldsOf(body);
   if (outer === undefined) return { message: undefined, type: undefined, code: undefined, status: undefined, retryAfter: undefined };
-  const inner = record(outer['error']);
+  const inner = fieldsOf(outer['error']);
   const fields = inner ?? outer;
   const message = jsonMessage(outer, inner);
   const rawCode = fields['code'];
@@ -114,6 +112,6 @@ export function readErrorBody(body: unknown): ErrorDetail {
     code: typeof rawCode === 'string' ? text(rawCode) : undefined,
     // A gateway's numeric `code` is the status its upstream answered.
     status: typeof rawCode === 'number' ? rawCode : (count(fields['status']) ?? count(fields['statusCode']) ?? count(outer['statusCode'])),
-    retryAfter: count(fields['retry_after']) ?? count(fields['retryAfter']) ?? count(record(fields['metadata'])?.['retry_after']) ?? waitInMessage(message),
+    retryAfter: count(fields['retry_after']) ?? count(fields['retryAfter']) ?? count(fieldsOf(fields['metadata'])?.['retry_after']) ?? waitInMessage(message),
   };
 }

@@ -8,6 +8,7 @@ import { pageTitle } from './errorBody';
 import { serverSentEvents } from './serverSentEvents';
 import type { StreamStep } from './textStream';
 import { ErrorEventReceived, MalformedEvent, UnexpectedResponse } from './toModelError';
+import { fieldsOf } from './jsonFields';
 
 /** What a backend knows of its API's stream. */
 export interface ResponseDecoder {
@@ -17,13 +18,10 @@ export interface ResponseDecoder {
   answer(body: unknown): StreamStep | undefined;
 }
 
-function record(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-}
 
 /** Whether parsed data is an error rather than an answer: `{ error: ... }` (OpenAI, gateways) or `{ type: 'error' }` (Anthropic). */
 function isError(data: unknown): boolean {
-  const fields = record(data);
+  const fields = fieldsOf(data);
   return fields !== undefined && ((fields['error'] !== undefined && fields['error'] !== null) || fields['type'] === 'error');
 }
 
