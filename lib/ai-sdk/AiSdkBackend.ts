@@ -30,6 +30,11 @@ export interface AiSdkProvider {
 /**
  * The AI SDK's call settings, as `placement.config` keys (and per-call overrides). The SDK's own
  * retries are not among them: they are always off, so the group's failure policy is the only one.
+ *
+ * @example
+ * ```ts
+ * aiSdkConfigSchema.safeParse({ maxTokens: 400, temperature: 0.2, providerOptions: { openai: { user: 'u-42' } } }).success; // true
+ * ```
  */
 export const aiSdkConfigSchema = z.strictObject(
   {

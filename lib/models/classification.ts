@@ -36,6 +36,11 @@ export interface Classification {
  * The rows, looked up in three passes: the error code first (the most specific: `invalid_api_key`
  * is final even in a 429 or inside a stream), then the status, then the error type (what an error
  * event inside a stream has instead of a status). The first row that matches wins.
+ *
+ * @example
+ * ```ts
+ * MODEL_ERROR_TABLE.filter((row) => row.kind === 'rateLimit'); // what counts as a rate limit
+ * ```
  */
 export const MODEL_ERROR_TABLE: readonly ClassificationRow[] = [
   // Codes (OpenAI and the servers and gateways that copy its shape).

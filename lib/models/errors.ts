@@ -95,6 +95,11 @@ export class ModelStreamError extends ModelError {}
  * The server answered, but not with the API's answer: an HTML page where an event stream was
  * expected, a JSON body of another shape, an error status the classification does not know. Not
  * retried: it usually means the base URL points at something other than the API.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof ModelResponseError) console.log(error.message); // "... answered with an HTML page (text/html) titled "Sign in" ..."
+ * ```
  */
 export class ModelResponseError extends ModelError {}
 

@@ -7,7 +7,7 @@ import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { lastValueFrom, toArray } from 'rxjs';
 import { BackendRegistry, CancelledError, DeadlineExceededError, FailurePolicy, LocalBackend, PLACED_PAR, Placement, Process, ProcessResult } from '../../lib';
 import { AiSdkBackend, type AiSdkBackendOptions } from '../../lib/ai-sdk';
-import { ModelAuthError, ModelRateLimitError, ModelServerError, ModelUsageError, modelOf } from '../../lib/models';
+import { ModelAuthError, ModelRateLimitError, ModelServerError, ModelStreamError, ModelUsageError, modelOf } from '../../lib/models';
 import { FIXTURE_OPENAI_KEY, ModelApiServer, fixtureEmbedding } from '../fixtures/modelApiServer';
 import { partialsOf, runWithEvents } from '../fixtures/modelProviders';
 
@@ -100,6 +100,15 @@ describe('AiSdkBackend places AI SDK models', () => {
     expect(result.failures[0]?.error).toBeInstanceOf(ModelAuthError);
     expect(result.failures[0]?.error).toMatchObject({ retryable: false, partialText: 'Refund the' });
     expect(server.requests).toHaveLength(1);
+  });
+
+  test('a stream the provider reports as ended early is a retryable ModelStreamError that keeps the text', async () => {
+    // @ai-sdk/openai-compatible itself reports a stream without a finish_reason as broken, [DONE] or not.
+    server.script('writer', { kind: 'truncate', afterTokens: 2 });
+    const result = await PLACED_PAR([writer, on('writer')], { registry: registryOf(), onFailure: FailurePolicy.COLLECT }).run();
+    expect(result.failures[0]?.error).toBeInstanceOf(ModelStreamError);
+    expect(result.failures[0]?.error).toMatchObject({ retryable: true, partialText: 'Refund the' });
+    expect(result.failures[0]?.error.message).toContain('before the answer was complete (Response stream ended without a finish reason.)');
   });
 
   test('ctx.signal reaches the request: HALT closes the stream on the wire', async () => {
