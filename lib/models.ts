@@ -1,4 +1,4 @@
-// The `stbass/models` subpath: backends that place processes on model APIs, and `ctx.model`.
+// The `stbass/models` subpath: backends that place processes on model APIs, `ctx.model`, and what a backend of your own extends.
 export { AnthropicBackend, anthropicConfigSchema, type AnthropicBackendOptions, type AnthropicConfig } from './models/AnthropicBackend';
 export {
   OpenAICompatibleBackend,
@@ -6,7 +6,21 @@ export {
   type OpenAICompatibleBackendOptions,
   type OpenAICompatibleConfig,
 } from './models/OpenAICompatibleBackend';
-export { ModelBackend } from './models/ModelBackend';
+export {
+  ModelBackend,
+  type ModelBackendOptions,
+  type ModelBackendSettings,
+  type ModelConnection,
+  type ChatRequest,
+  type EmbeddingsRequest,
+  type Embeddings,
+} from './models/ModelBackend';
+export type { StreamStep, UsageTotals } from './models/textStream';
+export { type ModelFailure, retryAfterSeconds } from './models/toModelError';
+export { MODEL_ERROR_TABLE, classifyModelError, type ClassificationRow, type Classification, type ErrorSignature, type ModelErrorKind } from './models/classification';
+export { readErrorBody, type ErrorDetail } from './models/errorBody';
+export { serverSentEvents, type ServerSentEvent } from './models/serverSentEvents';
+export { responseSteps, type ResponseDecoder } from './models/responseSteps';
 export { modelOf, type ModelClient, type GenerateRequest, type ModelOverrides, type EmbedOptions } from './models/ModelClient';
 export type { ChatMessage } from './models/request';
 export {
@@ -18,8 +32,8 @@ export {
   ModelBadRequestError,
   ModelConnectionError,
   ModelStreamError,
+  ModelResponseError,
   ModelUsageError,
   type ModelErrorFields,
   type ModelProvider,
 } from './models/errors';
-export { retryAfterSeconds } from './models/toModelError';

@@ -29,6 +29,7 @@ const ENTRY_POINTS = [
   { subpath: './testing', source: 'testing' },
   { subpath: './models', source: 'models' },
   { subpath: './queue', source: 'queue' },
+  { subpath: './ai-sdk', source: 'ai-sdk' },
 ];
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));

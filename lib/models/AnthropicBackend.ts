@@ -2,10 +2,13 @@ import type * as AnthropicSdk from '@anthropic-ai/sdk';
 import { z } from 'zod';
 import { ModelUsageError } from './errors';
 import { loadPeer } from './loadPeer';
+import { describeSdkFailure, rememberErrorBody } from './sdkFailure';
 import { type ChatRequest, type Embeddings, ModelBackend, type ModelBackendOptions } from './ModelBackend';
 import { stopSchema, tokenCountSchema } from './request';
+import { type ResponseDecoder, responseSteps } from './responseSteps';
 import type { StreamStep, UsageTotals } from './textStream';
-import type { SdkErrorClasses } from './toModelError';
+import type { ModelFailure } from './toModelError';
+import { fieldsOf, numberOf } from './jsonFields';
 
 /** `max_tokens` when neither the placement nor the request gives `maxTokens` (the Messages API requires one). */
 const DEFAULT_MAX_TOKENS = 1024;
@@ -38,37 +41,53 @@ export type AnthropicBackendOptions = ModelBackendOptions<AnthropicConfig>;
 
 type Sdk = typeof AnthropicSdk;
 type Client = AnthropicSdk.Anthropic;
-type MessageStreamEvent = AnthropicSdk.Anthropic.RawMessageStreamEvent;
+
+/** Each config key's name in the Messages API's request. */
+const WIRE_NAMES = {
+  maxTokens: 'max_tokens',
+  stop: 'stop_sequences',
+  effort: 'output_config.effort',
+  serviceTier: 'service_tier',
+  userId: 'metadata.user_id',
+} as const satisfies Record<keyof AnthropicConfig, string>;
+
+
 
 /** What the Messages API counts as input: fresh tokens plus those written to and read from the prompt cache. */
-function inputTokensOf(usage: { input_tokens: number | null; cache_creation_input_tokens: number | null; cache_read_input_tokens: number | null }): number | undefined {
-  if (usage.input_tokens === null) return undefined;
-  return usage.input_tokens + (usage.cache_creation_input_tokens ?? 0) + (usage.cache_read_input_tokens ?? 0);
+function usageOf(value: unknown): UsageTotals | undefined {
+  const usage = fieldsOf(value);
+  if (usage === undefined) return undefined;
+  const fresh = numberOf(usage['input_tokens']);
+  const inputTokens = fresh === undefined ? undefined : fresh + (numberOf(usage['cache_creation_input_tokens']) ?? 0) + (numberOf(usage['cache_read_input_tokens']) ?? 0);
+  return { inputTokens, outputTokens: numberOf(usage['output_tokens']) };
 }
 
-/** What one Messages API stream event says. */
-function stepOf(event: MessageStreamEvent): StreamStep {
-  switch (event.type) {
-    case 'message_start': {
-      const { usage } = event.message;
-      return { usage: { inputTokens: inputTokensOf(usage), outputTokens: usage.output_tokens } };
+/** What the Messages API's events and answers say. */
+const decoder: ResponseDecoder = {
+  event(data) {
+    const event = fieldsOf(data);
+    switch (event?.['type']) {
+      case 'message_start':
+        return { usage: usageOf(fieldsOf(event['message'])?.['usage']) };
+      case 'content_block_delta': {
+        const delta = fieldsOf(event['delta']);
+        return delta?.['type'] === 'text_delta' && typeof delta['text'] === 'string' ? { text: delta['text'] } : {};
+      }
+      case 'message_delta':
+        return { usage: usageOf(event['usage']) };
+      case 'message_stop':
+        return { finished: true };
+      default:
+        return {};
     }
-    case 'content_block_delta':
-      return event.delta.type === 'text_delta' ? { text: event.delta.text } : {};
-    case 'message_delta': {
-      const usage: UsageTotals = { inputTokens: inputTokensOf(event.usage), outputTokens: event.usage.output_tokens };
-      return { usage };
-    }
-    case 'message_stop':
-      return { finished: true };
-    default:
-      return {};
-  }
-}
-
-async function* stepsOf(events: AsyncIterable<MessageStreamEvent>): AsyncIterable<StreamStep> {
-  for await (const event of events) yield stepOf(event);
-}
+  },
+  answer(body) {
+    const message = fieldsOf(body);
+    if (message?.['type'] !== 'message' || !Array.isArray(message['content'])) return undefined;
+    const text = message['content'].map((block) => (fieldsOf(block)?.['type'] === 'text' && typeof fieldsOf(block)?.['text'] === 'string' ? String(fieldsOf(block)?.['text']) : '')).join('');
+    return { text, finished: true, usage: usageOf(message['usage']) };
+  },
+};
 
 /**
  * Runs processes against the Anthropic Messages API through `@anthropic-ai/sdk`, giving each one
@@ -85,11 +104,10 @@ async function* stepsOf(events: AsyncIterable<MessageStreamEvent>): AsyncIterabl
  * ```
  */
 export class AnthropicBackend extends ModelBackend<AnthropicConfig> {
-  protected readonly sdkErrors: SdkErrorClasses;
   readonly #sdk: Sdk;
   #client: Client | undefined;
 
-  /** Options: `apiKey` (default `ANTHROPIC_API_KEY`), `baseURL`, `model`, `concurrency` (default 4), `timeout` (s, default 120), `config`, `name` (default `anthropic`). */
+  /** Options: `apiKey` (default `ANTHROPIC_API_KEY`), `baseURL` (or `ANTHROPIC_BASE_URL`), `model`, `concurrency` (default 4), `timeout` (s, default 120), `config`, `name` (default `anthropic`). */
   constructor(options: AnthropicBackendOptions = {}) {
     super({
       provider: 'anthropic',
@@ -97,38 +115,55 @@ export class AnthropicBackend extends ModelBackend<AnthropicConfig> {
       defaultName: 'anthropic',
       options,
       configSchema: anthropicConfigSchema,
-      keyVariable: 'ANTHROPIC_API_KEY',
-      keyRequired: () => true,
-      baseURLVariable: 'ANTHROPIC_BASE_URL',
-      defaultBaseURL: 'https://api.anthropic.com',
+      wireNames: WIRE_NAMES,
+      connection: { keyVariable: 'ANTHROPIC_API_KEY', keyRequired: () => true, baseURLVariable: 'ANTHROPIC_BASE_URL', defaultBaseURL: 'https://api.anthropic.com' },
     });
     this.#sdk = loadPeer<Sdk>('@anthropic-ai/sdk', 'AnthropicBackend');
-    this.sdkErrors = this.#sdk;
+  }
+
+  protected override get server(): string {
+    return this.baseURL === 'https://api.anthropic.com' ? 'Anthropic' : `the Anthropic API at ${this.baseURL ?? ''}`;
   }
 
   /** One SDK client for every run, made on first use (after the health check has found a key). */
   get #anthropic(): Client {
-    return (this.#client ??= new this.#sdk.Anthropic({ apiKey: this.apiKey, baseURL: this.baseURL, maxRetries: 0, timeout: this.timeout * 1000 }));
+    if (this.#client !== undefined) return this.#client;
+    class KeepingErrorBodies extends this.#sdk.Anthropic {
+      protected override makeStatusError(status: number, error: object, message: string | undefined, headers: Headers): AnthropicSdk.APIError {
+        // The SDK's error keeps only part of the body: keep it all, for the server's own words.
+        return rememberErrorBody(super.makeStatusError(status, error, message, headers), error ?? message);
+      }
+    }
+    this.#client = new KeepingErrorBodies({ apiKey: this.apiKey, baseURL: this.baseURL, maxRetries: 0, timeout: this.timeout * 1000 });
+    return this.#client;
+  }
+
+  protected override describeFailure(thrown: unknown): ModelFailure | undefined {
+    return describeSdkFailure(this.#sdk, thrown);
   }
 
   protected async openChatStream(request: ChatRequest<AnthropicConfig>, signal: AbortSignal): Promise<AsyncIterable<StreamStep>> {
     const { config } = request;
     const stop = config.stop === undefined ? undefined : typeof config.stop === 'string' ? [config.stop] : config.stop;
-    const events = await this.#anthropic.messages.create(
-      {
-        model: request.model,
-        max_tokens: config.maxTokens ?? DEFAULT_MAX_TOKENS,
-        messages: request.messages.map(({ role, content }) => ({ role, content })),
-        stream: true,
-        ...(request.system === undefined ? {} : { system: request.system }),
-        ...(stop === undefined ? {} : { stop_sequences: stop }),
-        ...(config.effort === undefined ? {} : { output_config: { effort: config.effort } }),
-        ...(config.serviceTier === undefined ? {} : { service_tier: config.serviceTier }),
-        ...(config.userId === undefined ? {} : { metadata: { user_id: config.userId } }),
-      },
-      { signal },
-    );
-    return stepsOf(events);
+    // The raw response: the body is read here, so that error events, cut-off events and bodies
+    // that are not a stream at all are each recognised.
+    const response = await this.#anthropic.messages
+      .create(
+        {
+          model: request.model,
+          max_tokens: config.maxTokens ?? DEFAULT_MAX_TOKENS,
+          messages: request.messages.map(({ role, content }) => ({ role, content })),
+          stream: true,
+          ...(request.system === undefined ? {} : { system: request.system }),
+          ...(stop === undefined ? {} : { stop_sequences: stop }),
+          ...(config.effort === undefined ? {} : { output_config: { effort: config.effort } }),
+          ...(config.serviceTier === undefined ? {} : { service_tier: config.serviceTier }),
+          ...(config.userId === undefined ? {} : { metadata: { user_id: config.userId } }),
+        },
+        { signal },
+      )
+      .asResponse();
+    return responseSteps(response, decoder);
   }
 
   protected requestEmbeddings(): Promise<Embeddings> {

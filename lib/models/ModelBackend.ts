@@ -7,39 +7,62 @@ import type { ProcessResult } from '../process/ProcessResult';
 import { concurrencySchema, nameSchema } from '../validation/schemas';
 import { type ModelProvider, ModelUsageError } from './errors';
 import { type EmbedOptions, type GenerateRequest, type ModelClient, provideModel } from './ModelClient';
-import { type ChatMessage, type ConfigSchema, type RequestSchema, messagesOf, parseModelArgument, requestSchemaFor, tokenCountSchema } from './request';
+import { type ChatMessage, type ConfigSchema, type RequestSchema, messagesOf, parseModelArgument, refuseWireNames, requestSchemaFor, snakeCase, tokenCountSchema } from './request';
 import type { TokenUsage } from '../process/usage';
 import { type StreamStep, UsageMeter, textStream } from './textStream';
-import { type CallSite, type SdkErrorClasses, toModelError } from './toModelError';
+import { type CallSite, type ModelFailure, toModelError } from './toModelError';
 
 /** Seconds a backend waits, by default, for a response to start or for the next streamed event. */
 const DEFAULT_TIMEOUT = 120;
+/** The longest `timeout`, in seconds: a larger number is almost surely milliseconds. */
+const MAX_TIMEOUT = 3600;
 /** Processes a model backend runs at once, by default: polite to a rate limit or a local server's slots. */
 const DEFAULT_CONCURRENCY = 4;
 
-/** The options of a model backend; `config` is checked against the backend's own schema. */
-const modelBackendOptionsSchema = z.strictObject(
+const timeoutSchema = z
+  .number({ error: 'a number of seconds > 0' })
+  .positive({ error: 'a number of seconds > 0' })
+  .max(MAX_TIMEOUT, {
+    error: (issue) => `a number of seconds from 0 to ${MAX_TIMEOUT} (seconds, not milliseconds: ${String(issue.input)} ms would be ${Number(issue.input) / 1000})`,
+  });
+
+const baseURLSchema = z.url({ protocol: /^https?$/, error: 'an http(s) URL' });
+
+/** @internal The options every model backend takes, for a backend that checks options of its own beside them. */
+export const commonOptionsShape = {
+  /** The backend's name in events, results and failures. */
+  name: nameSchema.optional(),
+  /** The model for placements that name none. */
+  model: nameSchema.optional(),
+  /** The most processes in flight on this backend at once, across every run that shares it. */
+  concurrency: concurrencySchema.optional(),
+  /** Seconds to wait for a response to start, and between two streamed events, before failing (at most 3600). */
+  timeout: timeoutSchema.optional(),
+  /** Request options every placement starts from (the same keys as `placement.config`). */
+  config: z.record(z.string(), z.unknown(), { error: 'an object of request options' }).optional(),
+};
+
+/** The options of a model backend without a connection of its own (the AI SDK's provider has it). */
+const modelBackendOptionsSchema = z.strictObject(commonOptionsShape, { error: 'an object { name?, model?, concurrency?, timeout?, config? }' });
+
+/** The options of a model backend that talks to an API over HTTP: the common ones, and its key and base URL. */
+const connectedOptionsSchema = z.strictObject(
   {
-    /** The backend's name in events, results and failures. */
-    name: nameSchema.optional(),
+    name: commonOptionsShape.name,
     /** The API key; default: the provider's environment variable. */
     apiKey: z.string({ error: 'a non-empty string' }).min(1, { error: 'a non-empty string' }).optional(),
     /** Where requests go: the API's own URL by default. */
-    baseURL: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional(),
-    /** The model for placements that name none. */
-    model: nameSchema.optional(),
-    /** The most processes in flight on this backend at once, across every run that shares it. */
-    concurrency: concurrencySchema.optional(),
-    /** Seconds to wait for a response to start, and between two streamed events, before failing. */
-    timeout: z.number({ error: 'a number of seconds > 0' }).positive({ error: 'a number of seconds > 0' }).optional(),
-    /** Request options every placement starts from (the same keys as `placement.config`). */
-    config: z.record(z.string(), z.unknown(), { error: 'an object of request options' }).optional(),
+    baseURL: baseURLSchema.optional(),
+    model: commonOptionsShape.model,
+    concurrency: commonOptionsShape.concurrency,
+    timeout: commonOptionsShape.timeout,
+    config: commonOptionsShape.config,
   },
   { error: 'an object { name?, apiKey?, baseURL?, model?, concurrency?, timeout?, config? }' },
 );
 
-/** Options of a model backend whose `placement.config` is `Config`. */
-export type ModelBackendOptions<Config> = Omit<z.input<typeof modelBackendOptionsSchema>, 'config'> & {
+/** Options of a model backend whose `placement.config` is `Config`: `name`, `model`, `concurrency`, `timeout`, `config`, and for one with a `connection`, `apiKey` and `baseURL`. */
+export type ModelBackendOptions<Config> = Omit<z.input<typeof connectedOptionsSchema>, 'config'> & {
   /** Request options every placement starts from (the keys of `placement.config`). */
   readonly config?: Config;
 };
@@ -65,15 +88,8 @@ export interface Embeddings {
   readonly usage?: TokenUsage;
 }
 
-/** How a backend subclass describes itself to the shared machinery. */
-export interface ModelBackendSettings<Config> {
-  readonly provider: ModelProvider;
-  /** The constructor's name, for error messages: `AnthropicBackend`. */
-  readonly className: string;
-  readonly defaultName: string;
-  /** The options as given, to be validated here. */
-  readonly options: unknown;
-  readonly configSchema: ConfigSchema & z.ZodType<Config>;
+/** How a backend that talks to an API over HTTP finds its key and base URL. */
+export interface ModelConnection {
   /** The environment variable that holds the key, e.g. `ANTHROPIC_API_KEY`. */
   readonly keyVariable: string;
   /** Whether requests to `baseURL` need a key (an OpenAI-compatible server of your own may not). */
@@ -84,25 +100,72 @@ export interface ModelBackendSettings<Config> {
   readonly defaultBaseURL: string;
 }
 
+/** How a backend subclass describes itself to the shared machinery. */
+export interface ModelBackendSettings<Config> {
+  /** The API it speaks, in `ModelError.provider`: `anthropic`, `openai-compatible`, or your own name. */
+  readonly provider: ModelProvider;
+  /** The constructor's name, for error messages: `AnthropicBackend`. */
+  readonly className: string;
+  /** The backend's name when the options give none. */
+  readonly defaultName: string;
+  /** The options as given, to be validated here (see `ModelBackendOptions`). */
+  readonly options: unknown;
+  /** The schema of `placement.config`: a `z.strictObject` whose keys are the request options. */
+  readonly configSchema: ConfigSchema & z.ZodType<Config>;
+  /**
+   * Each config key's name in the API's own request (`maxTokens: 'max_tokens'`), so that a key
+   * written the API's way is refused with the name to use instead.
+   */
+  readonly wireNames?: Readonly<Record<string, string>>;
+  /** For a backend that talks HTTP to an API: enables the `apiKey` and `baseURL` options and the key check. */
+  readonly connection?: ModelConnection;
+}
+
 const textsSchema = z.array(z.string({ error: 'a string' }), { error: 'an array of strings' });
 const embedOptionsSchema = z.strictObject({ dimensions: tokenCountSchema.optional() }, { error: 'an object { dimensions? }' });
 
+/** The base URL from the environment, checked as the `baseURL` option is. */
+function baseURLFromEnvironment(variable: string): string | undefined {
+  const value = process.env[variable];
+  if (value === undefined || value === '') return undefined;
+  return parseModelArgument(baseURLSchema, value, variable);
+}
+
 /**
- * What `AnthropicBackend` and `OpenAICompatibleBackend` share: options, the concurrency cap, the
- * key check, validation of `placement.config`, and giving each process its `ctx.model`. A
- * subclass speaks its provider's wire protocol through its SDK.
+ * The base of every model backend, and the extension point for a new provider: it holds the
+ * options, the concurrency cap, the key check, validation of `placement.config`, and gives each
+ * process its `ctx.model`, with streaming as `partial` events, usage, cancellation and error
+ * classification done once for all. A subclass says how to talk to its API: `openChatStream`
+ * (one streamed chat request, as `StreamStep`s), `requestEmbeddings`, and `describeFailure`
+ * (what its SDK's errors mean, as a `ModelFailure`).
+ *
+ * @example
+ * ```ts
+ * class EchoBackend extends ModelBackend<{ maxTokens?: number }> {
+ *   constructor(options: ModelBackendOptions<{ maxTokens?: number }> = {}) {
+ *     super({ provider: 'echo', className: 'EchoBackend', defaultName: 'echo', options, configSchema: z.strictObject({ maxTokens: z.number().optional() }) });
+ *   }
+ *   protected async openChatStream(request: ChatRequest<{ maxTokens?: number }>): Promise<AsyncIterable<StreamStep>> {
+ *     return [{ text: request.messages.at(-1)?.content ?? '' }, { finished: true }];
+ *   }
+ *   protected async requestEmbeddings(): Promise<Embeddings> {
+ *     throw new Error('EchoBackend has no embeddings');
+ *   }
+ * }
+ * ```
  */
 export abstract class ModelBackend<Config extends object> extends ExecutionBackend {
   readonly name: string;
   override readonly concurrencyLimit: number;
-  /** The base URL requests go to. */
-  readonly baseURL: string;
+  /** The base URL requests go to, for a backend with a connection. */
+  readonly baseURL: string | undefined;
   readonly #provider: ModelProvider;
   readonly #configSchema: ConfigSchema & z.ZodType<Config>;
   readonly #requestSchema: RequestSchema;
   readonly #defaults: Config;
   readonly #model: string | undefined;
   readonly #className: string;
+  readonly #wireNames: Readonly<Record<string, string>>;
   readonly #missingKey: string | undefined;
   readonly #keyHint: string;
   /** Seconds; see the `timeout` option. */
@@ -112,33 +175,58 @@ export abstract class ModelBackend<Config extends object> extends ExecutionBacke
 
   protected constructor(settings: ModelBackendSettings<Config>) {
     super();
-    const options = parseModelArgument(modelBackendOptionsSchema, settings.options ?? {}, `${settings.className} options`);
+    const { connection, className } = settings;
+    const schema = connection === undefined ? modelBackendOptionsSchema : connectedOptionsSchema;
+    const options: z.output<typeof connectedOptionsSchema> = parseModelArgument(schema, settings.options ?? {}, `${className} options`);
     this.#provider = settings.provider;
-    this.#className = settings.className;
+    this.#className = className;
+    this.#wireNames = { ...Object.fromEntries(Object.keys(settings.configSchema.shape).map((key) => [key, snakeCase(key)])), ...settings.wireNames };
     this.name = options.name ?? settings.defaultName;
     this.concurrencyLimit = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT;
-    this.baseURL = options.baseURL ?? (process.env[settings.baseURLVariable] || settings.defaultBaseURL);
     this.#model = options.model;
     this.#configSchema = settings.configSchema;
     this.#requestSchema = requestSchemaFor(settings.configSchema);
-    this.#defaults = parseModelArgument(settings.configSchema, options.config ?? {}, `${settings.className} options.config`);
-    this.apiKey = options.apiKey ?? (process.env[settings.keyVariable] || undefined);
-    this.#keyHint = `pass { apiKey } to new ${settings.className}(...) or set ${settings.keyVariable}`;
+    this.#defaults = this.#parseConfig(options.config ?? {}, `${className} options.config`);
+    if (connection === undefined) {
+      this.baseURL = undefined;
+      this.apiKey = undefined;
+      this.#keyHint = `check the credentials of the model given to new ${className}(...)`;
+      this.#missingKey = undefined;
+      return;
+    }
+    this.baseURL = options.baseURL ?? baseURLFromEnvironment(connection.baseURLVariable) ?? connection.defaultBaseURL;
+    this.apiKey = options.apiKey ?? (process.env[connection.keyVariable] || undefined);
+    this.#keyHint = `pass { apiKey } to new ${className}(...) or set ${connection.keyVariable}`;
     this.#missingKey =
-      this.apiKey === undefined && settings.keyRequired(this.baseURL)
-        ? `${settings.className} "${this.name}" has no API key: ${this.#keyHint}`
-        : undefined;
+      this.apiKey === undefined && connection.keyRequired(this.baseURL) ? `${className} "${this.name}" has no API key: ${this.#keyHint}` : undefined;
   }
 
-  /** Opens one streamed chat request; resolves once the response has started. */
+  /**
+   * Opens one streamed chat request; resolves once the response has started. Each step may carry a
+   * piece of text, the usage so far, and whether the answer is complete: a stream that ends before
+   * a step says `finished` is reported as broken. Pass `signal` to the request: it aborts when the
+   * process is cancelled, the stream stalls, or its reader stops early.
+   */
   protected abstract openChatStream(request: ChatRequest<Config>, signal: AbortSignal): Promise<AsyncIterable<StreamStep>>;
 
   /** Sends one embeddings request. */
   protected abstract requestEmbeddings(request: EmbeddingsRequest<Config>, signal: AbortSignal): Promise<Embeddings>;
 
-  /** The SDK's error classes, to tell its failures apart. */
-  protected abstract readonly sdkErrors: SdkErrorClasses;
+  /**
+   * What a thrown error means, as a `ModelFailure` (an error status, an error event, a failed
+   * connection, a timeout, an answer that is not the API's), for the shared classification; or
+   * `undefined` for an error this backend does not recognise. The default recognises none.
+   */
+  protected describeFailure(thrown: unknown): ModelFailure | undefined {
+    void thrown;
+    return undefined;
+  }
+
+  /** Who answers, for error messages: `Anthropic`, `the OpenAI-compatible server at http://…`. */
+  protected get server(): string {
+    return this.baseURL === undefined ? `${this.#className} "${this.name}"` : `the server at ${this.baseURL}`;
+  }
 
   /** Whether the backend can take work: it can unless it needs an API key and has none (then it throws, saying which). */
   override healthCheck(): boolean {
@@ -169,23 +257,37 @@ export abstract class ModelBackend<Config extends object> extends ExecutionBacke
       });
     }
     // A copy: `placement.config` is frozen, and may come from another realm (a structured clone).
-    const placed = parseModelArgument(this.#configSchema, { ...placement.config }, 'placement.config');
+    const placed = this.#parseConfig({ ...placement.config }, 'placement.config');
     const config = Object.freeze({ ...this.#defaults, ...placed });
     const site: CallSite = {
       backend: this.name,
       provider: this.#provider,
       model,
+      server: this.server,
       baseURL: this.baseURL,
       keyHint: this.#keyHint,
       timeout: this.timeout,
-      sdkErrors: this.sdkErrors,
+      describe: (thrown) => this.describeFailure(thrown),
     };
-    return new BoundModel(site, config, ctx, this.#requestSchema, {
+    return new BoundModel(site, config, ctx, (request, argument) => this.#parseRequest(request, argument), {
       openChatStream: (request, signal) => this.openChatStream(request, signal),
       requestEmbeddings: (request, signal) => this.requestEmbeddings(request, signal),
     });
   }
+
+  #parseConfig(value: unknown, argument: string): Config {
+    refuseWireNames(value, this.#wireNames, argument);
+    return parseModelArgument(this.#configSchema, value, argument);
+  }
+
+  #parseRequest(value: unknown, argument: string): z.output<RequestSchema> {
+    refuseWireNames(value, this.#wireNames, argument);
+    return parseModelArgument(this.#requestSchema, value, argument);
+  }
 }
+
+/** Validates a `generate` / `stream` request. */
+type RequestParser = (request: unknown, argument: string) => z.output<RequestSchema>;
 
 /** The provider calls a `BoundModel` makes. */
 interface ModelCalls<Config> {
@@ -197,14 +299,14 @@ interface ModelCalls<Config> {
 class BoundModel<Config extends object> implements ModelClient {
   readonly #site: CallSite;
   readonly #ctx: ProcessContext;
-  readonly #requestSchema: RequestSchema;
+  readonly #parseRequest: RequestParser;
   readonly #calls: ModelCalls<Config>;
   readonly config: Readonly<Config>;
 
-  constructor(site: CallSite, config: Readonly<Config>, ctx: ProcessContext, requestSchema: RequestSchema, calls: ModelCalls<Config>) {
+  constructor(site: CallSite, config: Readonly<Config>, ctx: ProcessContext, parseRequest: RequestParser, calls: ModelCalls<Config>) {
     this.#site = site;
     this.#ctx = ctx;
-    this.#requestSchema = requestSchema;
+    this.#parseRequest = parseRequest;
     this.#calls = calls;
     this.config = config;
   }
@@ -259,7 +361,7 @@ class BoundModel<Config extends object> implements ModelClient {
   /** Validates a request against the backend's schema and merges its overrides over the config. */
   #chatRequest(request: string | GenerateRequest): ChatRequest<Config> {
     const given = typeof request === 'string' ? { prompt: request } : request;
-    const { system, prompt, messages, ...overrides } = parseModelArgument(this.#requestSchema, given, 'request');
+    const { system, prompt, messages, ...overrides } = this.#parseRequest(given, 'request');
     return { model: this.model, system, messages: messagesOf({ prompt, messages }), config: { ...this.config, ...overrides } };
   }
 }

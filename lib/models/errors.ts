@@ -1,7 +1,7 @@
 import { UsageError } from '../errors';
 
-/** Which wire protocol a model backend speaks. */
-export type ModelProvider = 'anthropic' | 'openai-compatible';
+/** Which API a model backend speaks: `anthropic`, `openai-compatible`, `ai-sdk`, or a backend of your own's name for its API. */
+export type ModelProvider = 'anthropic' | 'openai-compatible' | 'ai-sdk' | (string & {});
 
 /** What every model error carries, for programs to read (and the engine's retry to honour). */
 export interface ModelErrorFields {
@@ -61,13 +61,16 @@ export class ModelError extends Error {
   }
 }
 
-/** HTTP 429: the API's rate limit was hit. Retryable; `retryAfter` says how long the server asked to wait. */
+/**
+ * HTTP 429, or a rate-limit error event inside a stream: the API's rate limit was hit. Retryable;
+ * `retryAfter` says how long the server asked to wait.
+ */
 export class ModelRateLimitError extends ModelError {}
 
-/** HTTP 5xx (529 overloaded included), 408 or 409: the server could not serve the request now. Retryable. */
+/** HTTP 5xx (529 overloaded included), 408 or 409, or an overloaded or server error event inside a stream: the server could not serve the request now. Retryable. */
 export class ModelServerError extends ModelError {}
 
-/** HTTP 401 or 403: the API key is missing, wrong, or may not do this. Not retried; the message says what to fix. */
+/** HTTP 401 or 403, `invalid_api_key`, `insufficient_quota`: the API key is missing, wrong, or may not do this. Not retried; the message says what to fix. */
 export class ModelAuthError extends ModelError {}
 
 /** HTTP 404: the model (or the endpoint) does not exist there. Not retried; check `placement.model` and the base URL. */
@@ -81,11 +84,24 @@ export class ModelConnectionError extends ModelError {}
 
 /**
  * The response stream broke after it started: the connection dropped, it stalled, it ended before
- * the answer was complete, or the server sent an error event. `partialText` keeps what arrived
- * (it is also the process's last checkpoint, `{ partialText }`). Retryable unless the server's
- * error event says the request itself is wrong.
+ * the answer was complete, an event was cut off or not valid JSON (all retryable), or the server
+ * sent an error event of a kind the classification does not know (final). `partialText` keeps
+ * what arrived (it is also the process's last checkpoint, `{ partialText }`). An error event of a
+ * known kind is that kind's class instead (`ModelRateLimitError`, `ModelAuthError`, ...).
  */
 export class ModelStreamError extends ModelError {}
+
+/**
+ * The server answered, but not with the API's answer: an HTML page where an event stream was
+ * expected, a JSON body of another shape, an error status the classification does not know. Not
+ * retried: it usually means the base URL points at something other than the API.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof ModelResponseError) console.log(error.message); // "... answered with an HTML page (text/html) titled "Sign in" ..."
+ * ```
+ */
+export class ModelResponseError extends ModelError {}
 
 /**
  * A model backend was used wrongly: an unknown or mistyped `placement.config` key or request

@@ -17,8 +17,16 @@ const chatMessageSchema = z.strictObject(
   { error: 'a message { role, content }' },
 );
 
-/** A stop sequence or several: the shape of `stop` on every backend. */
-export const stopSchema = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], { error: 'a non-empty string or a non-empty array of them' });
+const stopExpected = 'a non-empty string or a non-empty array of them';
+
+/** A stop sequence or several: the shape of `stop` on every backend. Every check says the same, so zod's own wording never shows. */
+export const stopSchema = z.union(
+  [
+    z.string({ error: stopExpected }).min(1, { error: stopExpected }),
+    z.array(z.string({ error: stopExpected }).min(1, { error: stopExpected }), { error: stopExpected }).min(1, { error: stopExpected }),
+  ],
+  { error: stopExpected },
+);
 
 /** A whole number of tokens >= 1. */
 export const tokenCountSchema = z.number({ error: 'a whole number of tokens >= 1' }).int({ error: 'a whole number of tokens >= 1' }).min(1, { error: 'a whole number of tokens >= 1' });
@@ -63,6 +71,25 @@ export function requestSchemaFor(configSchema: ConfigSchema): RequestSchema {
 /** The conversation a request describes: `prompt` is one user turn. */
 export function messagesOf(request: { readonly prompt?: string; readonly messages?: readonly ChatMessage[] }): readonly ChatMessage[] {
   return request.messages ?? [{ role: 'user', content: request.prompt ?? '' }];
+}
+
+/** `maxTokens` → `max_tokens`: how most APIs spell a key on the wire. */
+export function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}
+
+/**
+ * Refuses a key written the API's way (`max_tokens`, `stop_sequences`) where stbass takes its own
+ * name (`maxTokens`, `stop`), naming the one to use. `wireNames` maps each config key to its name
+ * on the wire (a dotted name, `output_config.effort`, is matched by its first part).
+ */
+export function refuseWireNames(value: unknown, wireNames: Readonly<Record<string, string>>, argument: string): void {
+  if (typeof value !== 'object' || value === null) return;
+  for (const [key, given] of Object.entries(value)) {
+    if (Object.hasOwn(wireNames, key)) continue;
+    const own = Object.keys(wireNames).find((candidate) => wireNames[candidate] === key || wireNames[candidate]?.split('.')[0] === key);
+    if (own !== undefined) throw new ModelUsageError(`${argument}.${key}`, `\`${own}\`, stbass's name for the API's \`${key}\``, given);
+  }
 }
 
 /**

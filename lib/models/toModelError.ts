@@ -1,3 +1,5 @@
+import { type ModelErrorKind, classifyModelError } from './classification';
+import { type ErrorDetail, readErrorBody } from './errorBody';
 import {
   ModelAuthError,
   ModelBadRequestError,
@@ -5,31 +7,46 @@ import {
   ModelError,
   type ModelErrorFields,
   ModelNotFoundError,
-  type ModelProvider,
   ModelRateLimitError,
+  ModelResponseError,
   ModelServerError,
   ModelStreamError,
 } from './errors';
 
-/** The error classes of an SDK (both SDKs export classes of these names). */
-export interface SdkErrorClasses {
-  readonly APIError: abstract new (...args: never[]) => Error;
-  readonly APIConnectionError: abstract new (...args: never[]) => Error;
-  readonly APIConnectionTimeoutError: abstract new (...args: never[]) => Error;
-}
+/**
+ * What a backend can tell about a call that failed, in terms the shared classification reads. A
+ * backend's `describeFailure` turns what its SDK threw into one of these; the rest (the class, the
+ * message, `retryable`, `retryAfter`) is worked out the same way for every backend.
+ */
+export type ModelFailure =
+  /** The server answered an error status; `body` is its parsed JSON body, or its text. */
+  | { readonly kind: 'status'; readonly status: number; readonly headers?: Headers; readonly body?: unknown; readonly requestId?: string }
+  /** An error arrived inside a stream that had started (an error event, or an error part); `body` is what it said. */
+  | { readonly kind: 'event'; readonly body: unknown }
+  /** The server could not be reached; `detail` says why (`ECONNREFUSED`, a DNS failure). */
+  | { readonly kind: 'connection'; readonly detail: string }
+  /** No response arrived in time. */
+  | { readonly kind: 'timeout' }
+  /** The call could not be authenticated before it was sent (no key found); `detail` is the SDK's message. */
+  | { readonly kind: 'credentials'; readonly detail: string }
+  /** The server answered, but with something that is not the API's answer; `detail` says what it was. */
+  | { readonly kind: 'response'; readonly detail: string };
 
 /** Where a failed call was going, to say so in the message. */
 export interface CallSite {
   readonly backend: string;
-  readonly provider: ModelProvider;
+  readonly provider: string;
   readonly model: string;
-  /** The base URL requests go to. */
-  readonly baseURL: string;
+  /** Who answered, for messages: `Anthropic`, `the OpenAI-compatible server at http://…`. */
+  readonly server: string;
+  /** The base URL requests go to, when the backend has one. */
+  readonly baseURL: string | undefined;
   /** What to do about a missing or wrong key, e.g. `pass { apiKey } to new AnthropicBackend(...) or set ANTHROPIC_API_KEY`. */
   readonly keyHint: string;
   /** Seconds the backend waits for a response to start, or between two streamed events. */
   readonly timeout: number;
-  readonly sdkErrors: SdkErrorClasses;
+  /** The backend's reading of what its SDK threw. */
+  readonly describe: (thrown: unknown) => ModelFailure | undefined;
 }
 
 /** How far a call got before it failed. */
@@ -43,25 +60,28 @@ export interface CallProgress {
 /** The stream sent nothing for the backend's `timeout`. */
 export class StreamStalled extends Error {}
 
-/** The stream ended without the provider's end marker (`message_stop`, a `finish_reason`). */
+/** The stream ended without the provider's end marker (`message_stop`, `[DONE]`, a `finish_reason`). */
 export class StreamIncomplete extends Error {}
 
-/** The shape both SDKs give an HTTP error: the status, the headers and the parsed body. */
-interface ApiErrorShape {
-  readonly status?: number;
-  readonly headers?: Headers;
-  readonly error?: unknown;
-  readonly requestID?: string | null;
-  readonly message: string;
+/** An event whose data is not valid JSON: cut off by the end of the body (`unterminated`), or malformed. */
+export class MalformedEvent extends Error {
+  constructor(
+    readonly data: string,
+    readonly unterminated: boolean,
+  ) {
+    super(unterminated ? 'the stream ended inside an event' : 'an event that is not valid JSON');
+  }
 }
 
-function record(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+/** An error event inside a stream, or an error body where an answer was expected. */
+export class ErrorEventReceived extends Error {
+  constructor(readonly body: unknown) {
+    super('the server sent an error event');
+  }
 }
 
-function text(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
+/** The server answered with something that is not the API's answer (an HTML page, a JSON body of another shape). */
+export class UnexpectedResponse extends Error {}
 
 /**
  * Seconds to wait from `retry-after-ms` (milliseconds), else `retry-after` (seconds, or an HTTP
@@ -84,70 +104,66 @@ export function retryAfterSeconds(headers: Headers | undefined, now: number = Da
   return Number.isNaN(date) ? undefined : Math.max(0, (date - now) / 1000);
 }
 
-/** The API's own words about an error: its message and its type or code, from either API's body shape. */
-function apiDetail(error: ApiErrorShape): { message: string; type: string | undefined } {
-  const body = record(error.error);
-  // Anthropic: { type: 'error', error: { type, message } }; OpenAI: the SDK keeps { message, type, code, param }.
-  const inner = record(body?.['error']) ?? body;
-  const message = text(inner?.['message']) ?? error.message;
-  const type = text(inner?.['code']) ?? text(inner?.['type']);
-  return { message, type };
-}
-
 /** `text` ending in a full stop (unless it ends in one, or in `!` or `?`, already). */
 function sentence(text: string): string {
   return /[.!?]$/.test(text.trimEnd()) ? text.trimEnd() : `${text.trimEnd()}.`;
 }
 
 function describeSite(site: CallSite): string {
-  const who = site.provider === 'anthropic' ? 'Anthropic' : `the OpenAI-compatible server at ${site.baseURL}`;
-  return `${who} (backend "${site.backend}", model "${site.model}")`;
+  return `${site.server} (backend "${site.backend}", model "${site.model}")`;
 }
 
-/** What to fix for a permanent HTTP error: the sentence a person needs after the API's own message. */
-function fixFor(status: number, site: CallSite): string {
-  if (status === 401) return `Check the API key: ${site.keyHint}.`;
-  if (status === 403) return `The API key may not use model "${site.model}" or this endpoint: check its permissions.`;
-  if (status === 404) return `Check placement.model ("${site.model}"): is it a model this server serves? And check the base URL (${site.baseURL}).`;
-  return 'Fix the request: check placement.config and the options given to generate() or stream().';
+/** What to fix for a final error: the sentence a person needs after the server's own message. */
+function fixFor(kind: ModelErrorKind | undefined, detail: ErrorDetail, site: CallSite): string {
+  const where = site.baseURL === undefined ? '' : ` And check the base URL (${site.baseURL}).`;
+  if (detail.code === 'insufficient_quota') return "The account behind the API key has no quota left: check its plan and billing.";
+  if (kind === 'auth' && detail.status !== 403 && detail.type !== 'permission_error') return `Check the API key: ${site.keyHint}.`;
+  if (kind === 'auth') return `The API key may not use model "${site.model}" or this endpoint: check its permissions.`;
+  if (kind === 'notFound') return `Check placement.model ("${site.model}"): is it a model this server serves?${where}`;
+  if (kind === 'badRequest') return 'Fix the request: check placement.config and the options given to generate() or stream().';
+  return `The error is not one this backend knows, so it is not retried.${where}`;
 }
 
-function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 409 || status === 429 || status >= 500;
-}
+const CLASSES = {
+  rateLimit: ModelRateLimitError,
+  server: ModelServerError,
+  auth: ModelAuthError,
+  notFound: ModelNotFoundError,
+  badRequest: ModelBadRequestError,
+} as const satisfies Record<ModelErrorKind, typeof ModelError>;
 
-function fromHttpStatus(error: ApiErrorShape, status: number, site: CallSite, progress: CallProgress): ModelError {
-  const { message, type } = apiDetail(error);
-  const shouldRetry = error.headers?.get('x-should-retry');
+/** The class, fields and message of a failure the server described: an error status, or an error event in a stream. */
+function fromServer(failure: Extract<ModelFailure, { kind: 'status' | 'event' }>, site: CallSite, progress: CallProgress, base: Omit<ModelErrorFields, 'retryable'>): ModelError {
+  const read = readErrorBody(failure.body);
+  const status = failure.kind === 'status' ? failure.status : read.status;
+  const detail: ErrorDetail = { ...read, status };
+  const headers = failure.kind === 'status' ? failure.headers : undefined;
+  const { kind, retryable: tableSays } = classifyModelError(detail);
+  const shouldRetry = headers?.get('x-should-retry');
+  const retryable = shouldRetry === 'true' ? true : shouldRetry === 'false' ? false : tableSays;
   const fields: ModelErrorFields = {
-    backend: site.backend,
-    provider: site.provider,
-    model: site.model,
+    ...base,
     status,
-    type,
-    retryable: shouldRetry === 'true' ? true : shouldRetry === 'false' ? false : isRetryableStatus(status),
-    retryAfter: retryAfterSeconds(error.headers),
-    requestId: error.requestID ?? undefined,
-    partialText: progress.partialText,
-    cause: error,
+    type: detail.code ?? detail.type,
+    retryable,
+    retryAfter: retryAfterSeconds(headers) ?? (retryable ? detail.retryAfter : undefined),
+    requestId: failure.kind === 'status' ? failure.requestId : undefined,
   };
-  const said = sentence(`${describeSite(site)} answered ${status}${type === undefined ? '' : ` ${type}`}: ${message}`);
-  const wait = fields.retryAfter === undefined ? '' : ` It asked to retry after ${fields.retryAfter} s.`;
-  if (status === 429) return new ModelRateLimitError(`${said}${wait}`, fields);
-  if (isRetryableStatus(status)) return new ModelServerError(`${said}${wait}`, fields);
-  if (status === 401 || status === 403) return new ModelAuthError(`${said} ${fixFor(status, site)}`, fields);
-  if (status === 404) return new ModelNotFoundError(`${said} ${fixFor(status, site)}`, fields);
-  return new ModelBadRequestError(`${said} ${fixFor(status, site)}`, fields);
-}
-
-/** An error event inside a stream says the request is wrong when its type names a client mistake. */
-function isClientMistake(type: string | undefined): boolean {
-  return type !== undefined && /invalid_request|authentication|permission|not_found/.test(type);
+  const name = fields.type === undefined ? '' : ` ${fields.type}`;
+  const said = detail.message === undefined ? '' : `: ${detail.message}`;
+  const received = progress.partialText === '' ? 'before any text arrived' : `after ${progress.partialText.length} characters of text`;
+  const what =
+    failure.kind === 'status'
+      ? sentence(`${describeSite(site)} answered ${status}${name}${said}`)
+      : sentence(`${describeSite(site)}: the stream broke ${received} with an error event${status === undefined ? '' : ` (${status})`}${name}${said}`);
+  const next = retryable ? (fields.retryAfter === undefined ? '' : ` It asked to retry after ${fields.retryAfter} s.`) : ` ${fixFor(kind, detail, site)}`;
+  if (kind !== undefined) return new CLASSES[kind](`${what}${next}`, fields);
+  return failure.kind === 'status' ? new ModelResponseError(`${what}${next}`, fields) : new ModelStreamError(`${what}${next}`, fields);
 }
 
 /**
- * Turns what an SDK call threw into the `ModelError` of its kind, with the fields a program reads
- * and a message a person can act on. Errors it does not recognise before a response started are
+ * Turns what a call threw into the `ModelError` of its kind, with the fields a program reads and a
+ * message a person can act on. Errors it does not recognise before a response started are
  * returned as they are.
  */
 export function toModelError(thrown: unknown, site: CallSite, progress: CallProgress): unknown {
@@ -163,32 +179,39 @@ export function toModelError(thrown: unknown, site: CallSite, progress: CallProg
   if (thrown instanceof StreamIncomplete) {
     return new ModelStreamError(`${describeSite(site)}: the stream ended ${received}, before the answer was complete (${thrown.message}).`, { ...base, retryable: true });
   }
-  const { APIError, APIConnectionError, APIConnectionTimeoutError } = site.sdkErrors;
-  if (thrown instanceof APIConnectionTimeoutError) {
-    return new ModelConnectionError(`${describeSite(site)}: no response within ${site.timeout} s.`, { ...base, retryable: true });
+  if (thrown instanceof MalformedEvent) {
+    const shown = thrown.data.length > 80 ? `${thrown.data.slice(0, 79)}…` : thrown.data;
+    const what = thrown.unterminated ? 'the stream ended inside an event, which was cut off' : 'an event was not valid JSON';
+    return new ModelStreamError(`${describeSite(site)}: ${what} ${received}: ${shown}`, { ...base, retryable: true });
   }
-  if (thrown instanceof APIConnectionError) {
-    const cause = record((thrown as { cause?: unknown }).cause);
-    const detail = text(cause?.['message']) ?? thrown.message;
-    return new ModelConnectionError(`${describeSite(site)}: could not connect to ${site.baseURL} (${detail}). Is the server running, and is the base URL right?`, {
-      ...base,
-      retryable: true,
-    });
-  }
-  if (thrown instanceof APIError) {
-    const apiError = thrown as ApiErrorShape;
-    if (typeof apiError.status === 'number') return fromHttpStatus(apiError, apiError.status, site, progress);
-    // No status: an error event inside a stream that had started.
-    const { message, type } = apiDetail(apiError);
-    return new ModelStreamError(sentence(`${describeSite(site)}: the stream broke ${received} with an error event${type === undefined ? '' : ` ${type}`}: ${message}`), {
-      ...base,
-      type,
-      retryable: !isClientMistake(type),
-    });
-  }
+  if (thrown instanceof UnexpectedResponse) return fromFailure({ kind: 'response', detail: thrown.message }, site, progress, base);
+  if (thrown instanceof ErrorEventReceived) return fromFailure({ kind: 'event', body: thrown.body }, site, progress, base);
+  const failure = site.describe(thrown);
+  if (failure !== undefined) return fromFailure(failure, site, progress, base);
   if (progress.opened) {
     const detail = thrown instanceof Error ? thrown.message : String(thrown);
     return new ModelStreamError(`${describeSite(site)}: the connection dropped mid-stream ${received} (${detail}).`, { ...base, retryable: true });
   }
   return thrown;
+}
+
+function fromFailure(failure: ModelFailure, site: CallSite, progress: CallProgress, base: Omit<ModelErrorFields, 'retryable'>): ModelError {
+  switch (failure.kind) {
+    case 'status':
+    case 'event':
+      return fromServer(failure, site, progress, base);
+    case 'timeout':
+      return new ModelConnectionError(`${describeSite(site)}: no response within ${site.timeout} s.`, { ...base, retryable: true });
+    case 'credentials':
+      return new ModelAuthError(`${describeSite(site)}: ${sentence(failure.detail)} Check the API key: ${site.keyHint}.`, { ...base, retryable: false });
+    case 'connection': {
+      const where = site.baseURL === undefined ? '' : ` to ${site.baseURL}`;
+      const check = site.baseURL === undefined ? 'Is the server running?' : 'Is the server running, and is the base URL right?';
+      return new ModelConnectionError(`${describeSite(site)}: could not connect${where} (${failure.detail}). ${check}`, { ...base, retryable: true });
+    }
+    case 'response': {
+      const check = site.baseURL === undefined ? 'Check where the model is served.' : `Check the base URL (${site.baseURL}): it may point at something other than the API.`;
+      return new ModelResponseError(`${describeSite(site)} answered with ${failure.detail}, where the API's answer was expected. ${check}`, { ...base, retryable: false });
+    }
+  }
 }

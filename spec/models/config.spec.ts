@@ -1,7 +1,7 @@
 import { FailurePolicy, PLACED_PAR, Placement, Process, ProcessResult, UsageError } from '../../lib';
 import { ModelUsageError, anthropicConfigSchema, modelOf, openAICompatibleConfigSchema } from '../../lib/models';
 import { ModelApiServer } from '../fixtures/modelApiServer';
-import { PROVIDERS, placementOn, registryWith } from '../fixtures/modelProviders';
+import { PROVIDERS, placementOn, registryWith, withEnv } from '../fixtures/modelProviders';
 
 const ANTHROPIC_KEYS = 'maxTokens, stop, effort, serviceTier, userId';
 const OPENAI_KEYS = 'temperature, maxTokens, maxCompletionTokens, topP, topK, stop, seed, frequencyPenalty, presencePenalty, reasoningEffort, dimensions';
@@ -90,6 +90,64 @@ describe.each(PROVIDERS)('$label validates placement.config with its own schema 
     expect(() => provider.backend(server, { config: { maxTokens: 0 } })).toThrow(`${provider.label} options.config.maxTokens: expected a whole number of tokens >= 1, received the number 0`);
     expect(() => provider.backend(server, { baseURL: 'ftp://example.com' })).toThrow(`${provider.label} options.baseURL: expected an http(s) URL, received the string "ftp://example.com"`);
     expect(() => provider.backend(server, { timeout: 0 })).toThrow(UsageError);
+  });
+});
+
+describe.each(PROVIDERS)('$label refuses what would be misread, saying what to write instead', (provider) => {
+  let server: ModelApiServer;
+  const baseURLVariable = provider.api === 'anthropic' ? 'ANTHROPIC_BASE_URL' : 'OPENAI_BASE_URL';
+
+  beforeAll(async () => {
+    server = await ModelApiServer.start();
+  });
+  afterEach(() => server.reset());
+  afterAll(() => server.close());
+
+  test.each(['not a url', 'ftp://models.example.com/v1'])(`a base URL from the environment is checked as the option is: %s`, async (value) => {
+    await withEnv(baseURLVariable, value, () => {
+      expect(() => provider.backend(server, { baseURL: undefined })).toThrow(ModelUsageError);
+      expect(() => provider.backend(server, { baseURL: undefined })).toThrow(`${baseURLVariable}: expected an http(s) URL, received the string "${value}"`);
+    });
+  });
+
+  test('a base URL from the environment is used when the option gives none', async () => {
+    await withEnv(baseURLVariable, provider.api === 'anthropic' ? server.anthropicBaseURL : server.openAIBaseURL, async () => {
+      const result = await PLACED_PAR([Process('writer', async (ctx) => ProcessResult.ok(await modelOf(ctx).generate('Go'))), placementOn(provider, 'writer')], {
+        registry: registryWith(provider, provider.backend(server, { baseURL: undefined })),
+      }).run();
+      expect(result.isOk).toBe(true);
+    });
+  });
+
+  test('stop: [] says what stop takes, in the project\'s words rather than zod\'s', () => {
+    expect(() => provider.backend(server, { config: { stop: [] } })).toThrow(`${provider.label} options.config.stop: expected a non-empty string or a non-empty array of them, received an array of length 0`);
+    expect(() => provider.backend(server, { config: { stop: [''] } })).toThrow('expected a non-empty string or a non-empty array of them');
+  });
+
+  test('a key written the API\'s way names the key to use', async () => {
+    expect(() => provider.backend(server, { config: { max_tokens: 100 } as never })).toThrow(
+      `${provider.label} options.config.max_tokens: expected \`maxTokens\`, stbass's name for the API's \`max_tokens\`, received the number 100`,
+    );
+    const wire = provider.api === 'anthropic' ? 'stop_sequences' : 'top_p';
+    const own = provider.api === 'anthropic' ? 'stop' : 'topP';
+    const writer = Process('writer', async (ctx) => ProcessResult.ok(await modelOf(ctx).generate('Go')));
+    const result = await PLACED_PAR([writer, placementOn(provider, 'writer', { [wire]: provider.api === 'anthropic' ? ['END'] : 0.5 })], { registry: registryWith(provider, provider.backend(server)) }).run();
+    expect(result.failures[0]?.error.message).toMatch(new RegExp(`^placement\\.config\\.${wire}: expected \`${own}\`, stbass's name for the API's \`${wire}\``));
+    let thrown: unknown;
+    const override = Process('override', async (ctx) => {
+      thrown = await modelOf(ctx).generate({ prompt: 'Go', max_tokens: 5 } as never).catch((error: unknown) => error);
+      return ProcessResult.ok('done');
+    });
+    await PLACED_PAR([override, placementOn(provider, 'writer')], { registry: registryWith(provider, provider.backend(server)) }).run();
+    expect((thrown as Error).message).toBe("request.max_tokens: expected `maxTokens`, stbass's name for the API's `max_tokens`, received the number 5");
+    expect(server.requests).toHaveLength(0);
+  });
+
+  test('timeout is in seconds: a number of milliseconds is refused, saying so', () => {
+    expect(() => provider.backend(server, { timeout: 120_000 })).toThrow(
+      `${provider.label} options.timeout: expected a number of seconds from 0 to 3600 (seconds, not milliseconds: 120000 ms would be 120), received the number 120000`,
+    );
+    expect(provider.backend(server, { timeout: 3600 })).toBeDefined();
   });
 });
 

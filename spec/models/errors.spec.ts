@@ -163,10 +163,10 @@ describe.each(PROVIDERS)('$label turns each API failure into an error a program 
       expect(failure.error.message).toMatch(/the stream ended after 10 characters of text, before the answer was complete/);
     });
 
-    test('an error event inside the stream', async () => {
+    test('an overloaded error event inside the stream is a retryable ModelServerError that keeps the text', async () => {
       server.script('writer', { kind: 'streamError', afterTokens: 1 });
       const failure = await failureOf({ policy: FailurePolicy.COLLECT });
-      expect(failure.error).toBeInstanceOf(ModelStreamError);
+      expect(failure.error).toBeInstanceOf(ModelServerError);
       expect(failure.error).toMatchObject({ retryable: true, partialText: 'Refund', type: provider.api === 'anthropic' ? 'overloaded_error' : 'server_error' });
       expect(failure.checkpoint).toEqual({ partialText: 'Refund' });
     });

@@ -146,6 +146,31 @@ describe.each(PROVIDERS)('$label streams answers and counts their tokens', (prov
     expect(server.requests[0]?.body).toMatchObject(expected);
   });
 
+  test('after a dropped stream and a retry, a UI can tell the attempts apart: each partial follows its started event, and retrying voids the earlier ones', async () => {
+    server.script('writer', { kind: 'drop', afterTokens: 3 });
+    const writer = Process('writer', async (ctx) => ProcessResult.ok(await modelOf(ctx).generate('Go')));
+    const { events, result } = await runWithEvents([[writer, placementOn(provider, 'writer')]], {
+      registry: registryWith(provider, provider.backend(server)),
+      onFailure: FailurePolicy.retry({ maxAttempts: 2, baseDelay: 0.01 }),
+    });
+    expect(result.value).toEqual([REPLY]);
+    // What a UI does: start a text per attempt, clear it on retrying.
+    const texts = new Map<number, string>();
+    let attempt = 0;
+    let shown = '';
+    for (const event of events) {
+      if (event.type === 'started') attempt = event.attempt;
+      if (event.type === 'retrying') shown = '';
+      if (event.type === 'partial') {
+        texts.set(attempt, (texts.get(attempt) ?? '') + String(event.value));
+        shown += String(event.value);
+      }
+    }
+    expect(Object.fromEntries(texts)).toEqual({ 1: 'Refund the duplicate', 2: REPLY });
+    expect(shown).toBe(REPLY);
+    expect(events.map((event) => event.type).filter((type) => type !== 'partial')).toEqual(['started', 'retrying', 'started', 'settled', 'done']);
+  });
+
   test('usage is summed over a group and reported per entry', async () => {
     const one = Process('one', async (ctx) => ProcessResult.ok(await modelOf(ctx).generate('a b c')));
     const two = Process('two', async (ctx) => ProcessResult.ok(await modelOf(ctx).generate('d e')));
