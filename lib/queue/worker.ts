@@ -2,7 +2,7 @@ import { type Job, type JobJson, UnrecoverableError, Worker, type WorkerOptions 
 import { type Subscription, asyncScheduler } from 'rxjs';
 import { z } from 'zod';
 import { CancelledError, DeadlineExceededError, UsageError } from '../errors';
-import { scheduleAfter } from '../par/scheduleAfter';
+import { timerAt } from '../par/timerAt';
 import { type JsonValue, Placement } from '../placement/Placement';
 import { type Process, isProcess } from '../process/Process';
 import { ProcessContext } from '../process/ProcessContext';
@@ -260,13 +260,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     let deadlineTimer: Subscription | undefined;
     try {
       signal?.addEventListener('abort', onBullAbort, { once: true });
+      running.add(entry);
       if (payload.deadline !== null) {
         const deadline = new Date(payload.deadline);
         const error = new DeadlineExceededError(deadline, 'running', process.name);
         // Stepped, so that a deadline weeks away does not overflow a timer and fire at once.
-        deadlineTimer = scheduleAfter(asyncScheduler, payload.deadline - Date.now(), () => entry.abort(error, error.message));
+        deadlineTimer = timerAt(asyncScheduler, payload.deadline).subscribe(() => entry.abort(error, error.message));
       }
-      running.add(entry);
 
       // Partials go out in order, and all of them before the job completes.
       let partials: Promise<unknown> = Promise.resolve();
