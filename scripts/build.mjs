@@ -21,6 +21,7 @@ const ENTRY_POINTS = [
   { subpath: './testing', source: 'testing' },
   { subpath: './models', source: 'models' },
   { subpath: './queue', source: 'queue' },
+  { subpath: './sse', source: 'sse' },
 ];
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
