@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { UsageError } from '../errors';
 import type { ParEvent } from '../par/events';
 import { parseArgument } from '../validation/parse';
-import { HEARTBEAT_FRAME, endFrame, frame } from './frames';
+import { HEARTBEAT_FRAME, endFrame, errorFields, frame } from './frames';
 import { toWireEvent } from './toWireEvent';
 
 const optionsSchema = z.strictObject(
@@ -34,7 +34,7 @@ function eventFrame(event: ParEvent | { readonly type: string }, id: number): st
   try {
     return frame({ id, data: JSON.stringify(toWireEvent(event)) });
   } catch (error) {
-    const { name, message } = error instanceof Error ? error : { name: 'Error', message: String(error) };
+    const { name, message } = errorFields(error);
     const where = 'index' in event && typeof event.index === 'number' && 'name' in event && typeof event.name === 'string' ? { index: event.index, name: event.name } : {};
     const failed = { type: 'serialization-failed', of: event.type, ...where, error: { name, message: `the ${event.type} event could not be serialised: ${message}` } };
     return frame({ id, data: JSON.stringify(failed) });
