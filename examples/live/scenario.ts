@@ -58,8 +58,8 @@ export interface RunRecord {
   status: 'running' | 'done' | 'cancelled';
   /** Names of the processes whose `ctx.signal` aborted, in the order they aborted. */
   readonly aborted: string[];
-  /** Every `ctx.emit`: who, what, and when (`performance.timeOrigin + performance.now()`, ms). */
-  readonly emits: { name: string; text: string; at: number }[];
+  /** Every `ctx.emit`: who, on which attempt, what, and when (`performance.timeOrigin + performance.now()`, ms). */
+  readonly emits: { name: string; attempt: number; text: string; at: number }[];
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -95,7 +95,7 @@ function writer(spec: Writer, settings: RunSettings, record: RunRecord): Process
     for (const [i, word] of words.entries()) {
       await sleep(spec.tokenMs * settings.pace, ctx.signal);
       if (spec.failFirstAttemptAfter === i && ctx.attempt === 1) throw new Error(`lost the connection to ${ctx.backend} after ${i} tokens`);
-      record.emits.push({ name: spec.name, text: word, at: performance.timeOrigin + performance.now() });
+      record.emits.push({ name: spec.name, attempt: ctx.attempt, text: word, at: performance.timeOrigin + performance.now() });
       ctx.emit(word);
       written += word;
     }
