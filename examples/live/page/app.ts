@@ -18,6 +18,7 @@ interface Row {
   readonly outcome: HTMLElement;
   startedAt: number | undefined;
   settledAt: number | undefined;
+  attempt: number;
 }
 
 function element(id: string): HTMLElement {
@@ -77,7 +78,7 @@ function rowFor(index: number, name: string, placement: WirePlacement): Row {
   // In declaration order, whatever order the events come in.
   const next = [...rows.entries()].filter(([other]) => other > index).sort(([a], [b]) => a - b)[0]?.[1].item ?? null;
   list.insertBefore(item, next);
-  const row: Row = { name, item, status, backend, elapsed, text, outcome, startedAt: undefined, settledAt: undefined };
+  const row: Row = { name, item, status, backend, elapsed, text, outcome, startedAt: undefined, settledAt: undefined, attempt: 0 };
   rows.set(index, row);
   return row;
 }
@@ -106,6 +107,7 @@ function onEvent(event: WireEvent): void {
       const row = rowFor(event.index, event.name, event.placement);
       row.backend.textContent = event.backend;
       row.startedAt ??= performance.now();
+      row.attempt = event.attempt;
       setStatus(row, 'running');
       if (event.attempt > 1) row.outcome.textContent = `Attempt ${event.attempt}`;
       break;
@@ -127,7 +129,7 @@ function onEvent(event: WireEvent): void {
       const row = rowFor(event.index, event.name, event.placement);
       row.settledAt = performance.now();
       if (event.result.ok) {
-        row.outcome.textContent = `Result: ${shown(event.result.value)}`;
+        row.outcome.textContent = `Result${row.attempt > 1 ? ` (attempt ${row.attempt})` : ''}: ${shown(event.result.value)}`;
         setStatus(row, 'done');
       } else {
         row.outcome.textContent = event.result.failure.summary;
