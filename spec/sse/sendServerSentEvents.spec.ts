@@ -67,7 +67,7 @@ describe('sendServerSentEvents', () => {
 
   it('cancels the run when the client goes away: signals abort and the returned promise settles', async () => {
     const aborted: string[] = [];
-    let started!: () => void;
+    let started: () => void = () => undefined;
     const running = new Promise<void>((resolve) => (started = resolve));
     const endless = Process('endless', (ctx) => {
       ctx.emit('first');
