@@ -4,7 +4,14 @@ import { Observable } from 'rxjs';
 import { UsageError } from '../errors';
 import { END_EVENT, type WireEvent } from './wire';
 
-/** What `fromServerSentEvents` needs of an EventSource (a polyfill with these members works too). */
+/**
+ * What `fromServerSentEvents` needs of an EventSource (a polyfill with these members works too).
+ *
+ * @example
+ * ```ts
+ * fromServerSentEvents(new EventSource('/run', { withCredentials: true }));
+ * ```
+ */
 export interface EventSourceLike {
   readonly url: string;
   readonly readyState: number;
@@ -13,7 +20,14 @@ export interface EventSourceLike {
   close(): void;
 }
 
-/** Options of `fromServerSentEvents` when it opens the EventSource itself. */
+/**
+ * Options of `fromServerSentEvents` when it opens the EventSource itself.
+ *
+ * @example
+ * ```ts
+ * fromServerSentEvents('https://api.example.com/run', { withCredentials: true });
+ * ```
+ */
 export interface FromServerSentEventsOptions {
   /** Send cookies to another origin (EventSource's own option). */
   readonly withCredentials?: boolean;

@@ -6,6 +6,11 @@ import { SERVER_SENT_EVENTS_HEADERS, type ServerSentEventsOptions, toServerSentE
  * The part of Node's `http.ServerResponse` that an event stream uses, written structurally so
  * that this module imports nothing from Node (an `http2` or a framework's response with these
  * members works as well).
+ *
+ * @example
+ * ```ts
+ * const response: ServerResponseLike = nodeResponse; // an http.ServerResponse fits
+ * ```
  */
 export interface ServerResponseLike {
   writeHead(statusCode: number, headers: Record<string, string>): unknown;

@@ -18,10 +18,24 @@ const optionsSchema = z.strictObject(
   { error: 'an options object { heartbeat? }' },
 );
 
-/** Options of `toServerSentEvents`. */
+/**
+ * Options of `toServerSentEvents` (and `sendServerSentEvents`).
+ *
+ * @example
+ * ```ts
+ * toServerSentEvents(group.events$, { heartbeat: 5 }); // a comment every 5 s of silence
+ * ```
+ */
 export type ServerSentEventsOptions = z.input<typeof optionsSchema>;
 
-/** The response headers of an event stream, for `new Response(stream, { headers })`. */
+/**
+ * The response headers of an event stream.
+ *
+ * @example
+ * ```ts
+ * return new Response(toServerSentEvents(group.events$), { headers: SERVER_SENT_EVENTS_HEADERS });
+ * ```
+ */
 export const SERVER_SENT_EVENTS_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache, no-transform',

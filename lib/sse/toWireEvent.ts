@@ -41,8 +41,15 @@ function toWireField(value: unknown): unknown {
 }
 
 /**
- * An event's fields made plain for JSON, field by field, so that event types this module does not
- * know yet (a later `fallback`, say) go out with their placements, failures and results readable.
+ * An event as `toServerSentEvents` sends it: its fields made plain for JSON, field by field, so that
+ * event types this module does not know yet (a later `fallback`, say) go out with their placements,
+ * failures and results readable. For a transport of your own; `JSON.stringify` of it may still
+ * throw on a value of the process's own (a BigInt, a cycle).
+ *
+ * @example
+ * ```ts
+ * group.events$.subscribe((event) => socket.send(JSON.stringify(toWireEvent(event))));
+ * ```
  */
 export function toWireEvent(event: ParEvent | { readonly type: string }): Record<string, unknown> {
   const wire: Record<string, unknown> = {};

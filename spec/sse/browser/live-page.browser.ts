@@ -27,8 +27,19 @@ afterAll(async () => {
   await server.close();
 });
 
+/** What the pages of a test logged as errors (a script error, a failed module load): none, ever. */
+const pageErrors: string[] = [];
+
+afterEach(() => {
+  expect(pageErrors.splice(0)).toEqual([]);
+});
+
 async function openPage(query: string): Promise<Page> {
   const page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(message.text());
+  });
   await page.goto(`${server.url}?${query}`);
   await page.waitForSelector('body[data-state="ready"]');
   return page;
