@@ -98,7 +98,13 @@ test('partial text shows on the page while its process is still running', async 
   await page.waitForFunction((item) => item?.querySelector('.status')?.textContent === 'running' && (item.querySelector('.text')?.textContent ?? '') !== '', handle);
   const partial = (await researcher.locator('.text').textContent()) ?? '';
   expect(partial.length).toBeGreaterThan(0);
+  // The writer shares the researcher's backend, whose cap is 1: it waits for the slot.
+  expect(await processItem(page, 'writer waiting').count()).toBe(1);
   await page.screenshot({ path: join(ARTIFACTS, 'live-run-running.png'), fullPage: true });
+  // The critic's first attempt fails half-way: while it waits to retry, what it wrote is cleared.
+  const critic = await processItem(page, 'critic').elementHandle();
+  await page.waitForFunction((item) => item?.querySelector('.status')?.textContent === 'retrying' && item.querySelector('.text')?.textContent === '', critic);
+  expect(await processItem(page, 'critic').locator('.outcome').textContent()).toMatch(/^\[critic\] Error: lost the connection to flaky after 4 tokens — attempt 2 in 0\.2 s$/);
   await finished(page);
   expect(await researcher.locator('.status').textContent()).toBe('done');
   const final = (await researcher.locator('.text').textContent()) ?? '';
@@ -187,19 +193,25 @@ test('two pages running at once each see only the events of their own run', asyn
 
 test('measured: from ctx.emit on the server to the text on the page, over 100 partials', async () => {
   const page = await openPage('scenario=stream&deadline=30');
-  // Every change of the streamer's text, with its length and the time (the same clock as the server's).
+  // Every change of the streamer's text: its length, when it was in the DOM, and the next frame after
+  // it (when the browser paints it), on the same clock as the server's (timeOrigin + now).
   await page.evaluate(() => {
-    const seen: { length: number; at: number }[] = [];
+    const seen: { length: number; at: number; painted: number }[] = [];
     (window as unknown as { seen: typeof seen }).seen = seen;
+    const now = (): number => performance.timeOrigin + performance.now();
     new MutationObserver(() => {
       const text = document.querySelector('#processes .text')?.textContent ?? '';
-      if (text.length > (seen.at(-1)?.length ?? 0)) seen.push({ length: text.length, at: performance.timeOrigin + performance.now() });
+      if (text.length <= (seen.at(-1)?.length ?? 0)) return;
+      const change = { length: text.length, at: now(), painted: Number.NaN };
+      seen.push(change);
+      requestAnimationFrame(() => (change.painted = now()));
     }).observe(document.getElementById('processes') ?? document.body, { childList: true, subtree: true, characterData: true });
   });
   const id = await startRun(page);
   await finished(page);
   const record = await serverRecord(id, (run) => run.status === 'done');
-  const seen = await page.evaluate(() => (window as unknown as { seen: { length: number; at: number }[] }).seen);
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(resolve)));
+  const seen = await page.evaluate(() => (window as unknown as { seen: { length: number; at: number; painted: number }[] }).seen);
 
   expect(record.emits).toHaveLength(100);
   let length = 0;
@@ -207,13 +219,19 @@ test('measured: from ctx.emit on the server to the text on the page, over 100 pa
     length += emit.text.length;
     const shown = seen.find((change) => change.length >= length);
     if (shown === undefined) throw new Error(`partial ${emit.text} never showed`);
-    return shown.at - emit.at;
+    return { dom: shown.at - emit.at, painted: shown.painted - emit.at };
   });
-  const sorted = [...latencies].sort((x, y) => x - y);
-  const median = ((sorted[49] ?? 0) + (sorted[50] ?? 0)) / 2;
-  const report = { partials: latencies.length, medianMs: median, p90Ms: sorted[89], maxMs: sorted[99], minMs: sorted[0] };
+  const summary = (values: number[]): Record<string, number> => {
+    const sorted = [...values].sort((x, y) => x - y);
+    const at = (i: number): number => Number((sorted[i] ?? Number.NaN).toFixed(2));
+    return { median: Number((((sorted[49] ?? 0) + (sorted[50] ?? 0)) / 2).toFixed(2)), p90: at(89), min: at(0), max: at(99) };
+  };
+  const report = { partials: latencies.length, inDomMs: summary(latencies.map((l) => l.dom)), nextFrameMs: summary(latencies.map((l) => l.painted)) };
   writeFileSync(join(ARTIFACTS, 'emit-to-page-latency.json'), `${JSON.stringify(report, null, 2)}\n`);
-  process.stdout.write(`emit → page text over ${report.partials} partials: median ${median.toFixed(2)} ms, p90 ${report.p90Ms?.toFixed(2)} ms, max ${report.maxMs?.toFixed(2)} ms\n`);
-  expect(latencies).toHaveLength(100);
+  process.stdout.write(
+    `emit → page over ${report.partials} partials: in the DOM median ${report.inDomMs['median']} ms (p90 ${report.inDomMs['p90']}, max ${report.inDomMs['max']}); ` +
+      `next frame median ${report.nextFrameMs['median']} ms (p90 ${report.nextFrameMs['p90']}, max ${report.nextFrameMs['max']})\n`,
+  );
+  expect(latencies.every((latency) => Number.isFinite(latency.dom) && Number.isFinite(latency.painted))).toBe(true);
   await page.close();
 });
