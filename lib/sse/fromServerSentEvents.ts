@@ -49,6 +49,23 @@ function parse(data: unknown, url: string): unknown {
 }
 
 /**
+ * Whether a message is an event: an object with a string `type`. Its other fields are the server's
+ * (`toServerSentEvents`) to get right; a type this client does not know is still an event.
+ */
+function isWireEvent(value: unknown): value is WireEvent {
+  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
+}
+
+/** The error an `end` event carries, if any. */
+function endError(value: unknown): { name: string; message: string } | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const error = (value as { error?: unknown }).error;
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { name, message } = error as { name?: unknown; message?: unknown };
+  return { name: typeof name === 'string' ? name : 'Error', message: typeof message === 'string' ? message : '' };
+}
+
+/**
  * The events of a run streamed by `toServerSentEvents`, back as an Observable in the browser, so a
  * UI uses the same RxJS operators on them as the server does on `events$`.
  *
@@ -75,16 +92,18 @@ export function fromServerSentEvents(source: string | URL | EventSourceLike, opt
     const url = events.url;
     const onMessage = (event: MessageEvent<string> | Event): void => {
       try {
-        subscriber.next(parse('data' in event ? event.data : undefined, url) as WireEvent);
+        const message = parse('data' in event ? event.data : undefined, url);
+        if (!isWireEvent(message)) throw new Error(`the event stream at ${url} sent a message that is not an event (no "type"): ${JSON.stringify(message).slice(0, 80)}`);
+        subscriber.next(message);
       } catch (error) {
         subscriber.error(error);
       }
     };
     const onEnd = (event: MessageEvent<string> | Event): void => {
       try {
-        const { error } = parse('data' in event ? event.data : undefined, url) as { error?: { name?: string; message?: string } };
+        const error = endError(parse('data' in event ? event.data : undefined, url));
         if (error === undefined) subscriber.complete();
-        else subscriber.error(new Error(`the event stream at ${url} ended with ${error.name ?? 'Error'}: ${error.message ?? ''}`));
+        else subscriber.error(new Error(`the event stream at ${url} ended with ${error.name}: ${error.message}`));
       } catch (error) {
         subscriber.error(error);
       }

@@ -78,7 +78,7 @@ function eventFrame(event: ParEvent | { readonly type: string }, id: number): st
  * ```
  */
 export function toServerSentEvents<T>(events$: Observable<ParEvent<T>>, options: ServerSentEventsOptions = {}): ReadableStream<Uint8Array> {
-  if (!isObservable(events$)) throw new UsageError('events$', 'an Observable of ParEvent (a group\'s events$)', events$);
+  if (!isObservable(events$)) throw new UsageError('events$', 'an Observable of ParEvent (a group or its events$)', events$);
   const { heartbeat } = parseArgument(optionsSchema, options, 'toServerSentEvents options');
   const encoder = new TextEncoder();
   let subscription: Subscription | undefined;

@@ -76,6 +76,13 @@ describe('fromServerSentEvents', () => {
     await expect(all).rejects.toThrow('the event stream at /run sent data that is not JSON: <html>');
   });
 
+  it('errors on JSON that is not an event', async () => {
+    const source = new ScriptedEventSource('/run');
+    const all = lastValueFrom(fromServerSentEvents(source));
+    source.message('[1,2]');
+    await expect(all).rejects.toThrow('the event stream at /run sent a message that is not an event (no "type"): [1,2]');
+  });
+
   it('opens an EventSource per subscription when given a URL, and closes it on unsubscribing', async () => {
     (globalThis as { EventSource?: unknown }).EventSource = ScriptedEventSource;
     const events$ = fromServerSentEvents('/run?id=1');

@@ -161,7 +161,7 @@ describe('toServerSentEvents', () => {
 
   it('rejects what is not an Observable, and bad options, with a UsageError that names them', () => {
     const group = PLACED_PAR();
-    expect(() => toServerSentEvents(group.run() as never)).toThrow(new UsageError('events$', "an Observable of ParEvent (a group's events$)", Promise.resolve()));
+    expect(() => toServerSentEvents(group.run() as never)).toThrow(new UsageError('events$', 'an Observable of ParEvent (a group or its events$)', Promise.resolve()));
     expect(() => toServerSentEvents(of(), { heartbeat: 0 })).toThrow(/toServerSentEvents options\.heartbeat.*a finite number of seconds > 0.*the number 0/);
     expect(() => toServerSentEvents(of(), { heartbat: 1 } as never)).toThrow(/toServerSentEvents options\.heartbat.*heartbeat/);
   });

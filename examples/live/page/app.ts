@@ -35,8 +35,14 @@ function make<K extends keyof HTMLElementTagNameMap>(tag: K, props: { className?
   return node;
 }
 
-const startButton = element('start') as HTMLButtonElement;
-const cancelButton = element('cancel') as HTMLButtonElement;
+function button(id: string): HTMLButtonElement {
+  const found = element(id);
+  if (!(found instanceof HTMLButtonElement)) throw new Error(`#${id} is not a button`);
+  return found;
+}
+
+const startButton = button('start');
+const cancelButton = button('cancel');
 const list = element('processes');
 const announcer = element('announcer');
 const summary = element('summary');
