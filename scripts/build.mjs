@@ -30,6 +30,7 @@ const ENTRY_POINTS = [
   { subpath: './models', source: 'models' },
   { subpath: './queue', source: 'queue' },
   { subpath: './ai-sdk', source: 'ai-sdk' },
+  { subpath: './sse', source: 'sse' },
 ];
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
