@@ -54,7 +54,7 @@ export function attempt$<T>(task: PlacedTask<T>, backend: Backend, lease: Lease)
         attempt,
         input: process.boundInput,
         now: settings.now,
-        onEmit: settings.verbose ? (value) => ended || subscriber.next({ type: 'partial', index, name: process.name, placement, value }) : undefined,
+        onEmit: settings.verbose ? (value) => ended || subscriber.next({ type: 'partial', index, name: process.name, placement, value, attempt }) : undefined,
       },
       lease,
     );

@@ -31,6 +31,8 @@ export interface StartedEvent extends ProcessEventBase {
 export interface PartialEvent extends ProcessEventBase {
   readonly type: 'partial';
   readonly value: unknown;
+  /** The attempt that published it (from 1): after a `retrying` event, the earlier attempts' partials are void. */
+  readonly attempt: number;
 }
 
 /** An attempt failed and another will start after `delay` seconds. */

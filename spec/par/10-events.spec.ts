@@ -1,4 +1,4 @@
-import { map, toArray } from 'rxjs';
+import { filter, map, toArray } from 'rxjs';
 import { BackendRegistry, FailurePolicy, type ParEvent, PLACED_PAR, Placement, Process, ProcessResult } from '../../lib';
 import { FakeBackend } from '../../lib/testing';
 import { eventCode, marbleScheduler } from '../support/helpers';
@@ -86,5 +86,20 @@ describe('token usage recorded by processes lands in the entries and the report'
     expect(run.entries[0]?.usage).toEqual({ inputTokens: 25, outputTokens: 4 });
     expect(run.entries[1]?.usage).toBeUndefined();
     expect(run.report().usage).toEqual({ inputTokens: 25, outputTokens: 4 });
+  });
+});
+
+describe('SPEC 5 events$: partials say which attempt published them', () => {
+  test('after a retry, partials carry the new attempt number, so a UI can drop the failed attempt’s text', () => {
+    const scheduler = marbleScheduler();
+    scheduler.run(({ cold, expectObservable }) => {
+      const flaky = Process('flaky', (ctx) => {
+        ctx.emit(`token of attempt ${ctx.attempt}`);
+        return ctx.attempt === 1 ? cold<ProcessResult>('-#', undefined, new Error('dropped')) : cold('-(r|)', { r: ProcessResult.ok('done') });
+      });
+      const group = PLACED_PAR(flaky, { scheduler, onFailure: FailurePolicy.retry({ maxAttempts: 2, backoff: 'constant', baseDelay: 0.002 }) });
+      const partials = group.events$.pipe(filter((event) => event.type === 'partial' || event.type === 'retrying'), map((event) => (event.type === 'partial' ? `${String(event.value)}#${event.attempt}` : 'retrying')));
+      expectObservable(partials).toBe('ab-c|', { a: 'token of attempt 1#1', b: 'retrying', c: 'token of attempt 2#2' });
+    });
   });
 });

@@ -143,7 +143,7 @@ describe('toServerSentEvents', () => {
     });
     const text = readAll(toServerSentEvents(counted));
     await sleep(5);
-    source.next({ type: 'partial', index: 0, name: 'w', placement: opus, value: 'late' });
+    source.next({ type: 'partial', index: 0, name: 'w', placement: opus, value: 'late', attempt: 1 });
     source.complete();
     expect(messages(parseFrames(await text)).map((event) => event['value'])).toEqual(['late']);
     expect(subscriptions).toBe(1);

@@ -59,8 +59,8 @@ describe('toMarbles and eventsToMarbles', () => {
   test('a repeated code keeps its letter; long and fractional gaps are time progressions', () => {
     const events: TimedEvent[] = [
       { frame: 0, event: started('a') },
-      { frame: 2, event: { type: 'partial', index: 0, name: 'a', placement, value: 't1' } },
-      { frame: 3, event: { type: 'partial', index: 0, name: 'a', placement, value: 't2' } },
+      { frame: 2, event: { type: 'partial', index: 0, name: 'a', placement, value: 't1', attempt: 1 } },
+      { frame: 3, event: { type: 'partial', index: 0, name: 'a', placement, value: 't2', attempt: 1 } },
       { frame: 40, event: settled('a', ProcessResult.ok(1)) },
       { frame: 41.5, event: done(true) },
     ];

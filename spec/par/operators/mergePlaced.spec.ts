@@ -58,7 +58,7 @@ describe('mergePlaced: a linear merge of the placed processes, cut by a stop', (
     const inner = (task: PlacedTask<unknown>) =>
       new Observable<EngineEvent<unknown>>((subscriber) => {
         subscribed.push(task.process.name);
-        subscriber.next({ type: 'partial', index: task.index, name: task.process.name, placement: task.placement, value: 1 });
+        subscriber.next({ type: 'partial', index: task.index, name: task.process.name, placement: task.placement, value: 1, attempt: 1 });
       });
     from(tasks).pipe(mergePlaced(inner, NEVER), take(1)).subscribe();
     expect(subscribed).toEqual(['a']);
