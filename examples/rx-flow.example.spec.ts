@@ -48,8 +48,11 @@ describe('examples/rx-flow.ts (npm run demo:rx)', () => {
   test('in real time, as `npm run demo:rx` runs it', async () => {
     const lines: string[] = [];
     const summary = await main((line) => lines.push(line));
+    // Only what a busy machine cannot change (which agent of question 1 had started when question 2
+    // came depends on how late its timers fire; the virtual-time test above pins that exactly).
     expect(summary.answered).toContain(3);
-    expect(summary.aborted.map((report) => `${report.question}:${report.agent}`)).toContain('1:researcher');
-    expect(lines.join('\n')).toContain('researcher  aborted   ctx.signal aborted: CancelledError (reason: unsubscribed)');
+    expect(summary.answered).not.toContain(1);
+    for (const report of summary.aborted) expect(report.reason).toMatchObject({ name: 'CancelledError', reason: 'unsubscribed' });
+    expect(lines.join('\n')).toContain('question 3: answered by every agent');
   });
 });
