@@ -1,4 +1,4 @@
-import { Observable, type Subscriber, defer, filter, firstValueFrom, map } from 'rxjs';
+import { Observable, Subject, type Subscriber, defer, filter, firstValueFrom, map } from 'rxjs';
 import { UsageError } from '../errors';
 import { Placement, UNSPECIFIED } from '../placement/Placement';
 import { type Process, isProcess, processBrand } from '../process/Process';
@@ -121,6 +121,7 @@ export class PlacedPar<T = unknown> extends Observable<ParEvent<T>> implements P
         deadline: at === undefined ? undefined : new Date(at),
         deadlineAt: at,
         verbose,
+        deadlinePassed: new Subject<void>(),
       };
       return group$(this.#pairs.map(({ process, placement }, index) => placeTask(index, process, placement, settings)), settings);
     });

@@ -24,7 +24,7 @@ import { type EngineEvent, type PlacedTask, failed, failedNow, stamped } from '.
  * with the task's cut reason and unsubscribes the backend. The settlement is emitted only once the
  * backend's Observable has been torn down, so its finalizers run before the slot goes on. An
  * attempt subscribed when the deadline has already passed (its timer lags) never starts: it returns
- * its slot at once and waits for the deadline to settle it.
+ * its slot at once, tells the run (`settings.deadlinePassed`), and the deadline settles it.
  *
  * @example
  * ```ts
@@ -38,6 +38,7 @@ export function attempt$<T>(task: PlacedTask<T>, backend: Backend, lease: Lease)
     const now = scheduler.now();
     if (task.deadlineAt !== undefined && now >= task.deadlineAt) {
       lease.end();
+      if (task.deadlineAt === settings.deadlineAt) settings.deadlinePassed.next();
       return undefined;
     }
     const attempt = (task.attempts += 1);

@@ -50,7 +50,8 @@ export function runPlaced<T>(tasks$: Observable<PlacedTask<T>>, settings: RunSet
   return defer(() => {
     const halts = new Subject<Stop>();
     const { deadlineAt, scheduler, policy } = settings;
-    const deadline$ = deadlineAt === undefined ? EMPTY : timerAt(scheduler, deadlineAt).pipe(map((): Stop => deadlineError));
+    // One timer for the run, or sooner an attempt that found the deadline past on the clock.
+    const deadline$ = deadlineAt === undefined ? EMPTY : merge(timerAt(scheduler, deadlineAt), settings.deadlinePassed).pipe(map((): Stop => deadlineError));
     return tasks$.pipe(
       mergePlaced(placed$, merge(deadline$, halts)),
       haltOn(policy, (stop) => halts.next(stop), halted),

@@ -1,4 +1,4 @@
-import type { SchedulerLike } from 'rxjs';
+import type { SchedulerLike, Subject } from 'rxjs';
 import type { Backend } from '../backends/ExecutionBackend';
 import { LocalBackend } from '../backends/LocalBackend';
 import { BackendUnavailableError, DeadlineExceededError, type DeadlinePhase, toError } from '../errors';
@@ -26,6 +26,11 @@ export interface RunSettings {
   readonly deadlineAt: number | undefined;
   /** Whether anyone listens to events: a quiet run builds only the `settled` ones. */
   readonly verbose: boolean;
+  /**
+   * Told when an attempt finds the run's deadline already past on the clock (its timer lags: a
+   * starved event loop): the run stops then, without waiting for the late timer.
+   */
+  readonly deadlinePassed: Subject<void>;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { type MonoTypeOperatorFunction, type OperatorFunction, concatMap, defer, filter, map } from 'rxjs';
+import { type MonoTypeOperatorFunction, type OperatorFunction, Subject, concatMap, defer, filter, map } from 'rxjs';
 import { z } from 'zod';
 import { UsageError } from '../errors';
 import { runPlaced } from '../par/pipeline';
@@ -60,6 +60,7 @@ export function mapPlaced<Source, Item extends PlacedItem>(
         deadline: sharedDeadline,
         deadlineAt: sharedDeadline?.getTime(),
         verbose: false,
+        deadlinePassed: new Subject<void>(),
       };
       let index = 0;
       const tasks$ = source.pipe(

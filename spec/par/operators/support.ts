@@ -1,4 +1,4 @@
-import type { SchedulerLike } from 'rxjs';
+import { type SchedulerLike, Subject } from 'rxjs';
 import { BackendRegistry, FailurePolicy, Placement, type Process } from '../../../lib';
 import { type PlacedTask, type RunSettings, placeTask } from '../../../lib/par/task';
 
@@ -14,6 +14,7 @@ export function runSettings(scheduler: SchedulerLike, fields: Partial<RunSetting
     deadline: deadlineAt === undefined ? undefined : new Date(deadlineAt),
     deadlineAt,
     verbose: true,
+    deadlinePassed: new Subject<void>(),
     ...fields,
   };
 }
