@@ -50,8 +50,10 @@ export function runPlaced<T>(tasks$: Observable<PlacedTask<T>>, settings: RunSet
   return defer(() => {
     const halts = new Subject<Stop>();
     const { deadlineAt, scheduler, policy } = settings;
-    // One timer for the run, or sooner an attempt that found the deadline past on the clock.
-    const deadline$ = deadlineAt === undefined ? EMPTY : merge(timerAt(scheduler, deadlineAt), settings.deadlinePassed).pipe(map((): Stop => deadlineError));
+    // One timer for the run, or sooner an attempt that found the deadline past on the clock; a
+    // deadline already past stops the run before any of its processes starts.
+    const timer$ = deadlineAt === undefined ? EMPTY : deadlineAt <= scheduler.now() ? of(undefined) : timerAt(scheduler, deadlineAt);
+    const deadline$ = merge(timer$, settings.deadlinePassed).pipe(map((): Stop => deadlineError));
     return tasks$.pipe(
       mergePlaced(placed$, merge(deadline$, halts)),
       haltOn(policy, (stop) => halts.next(stop), halted),

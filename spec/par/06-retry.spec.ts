@@ -138,3 +138,27 @@ describe('SPEC 5.6 usage and validation errors are final', () => {
     expect(result.failures[0]?.error.name).toBe('ValidationError');
   });
 });
+
+describe('SPEC 5.6 a retry with no wait still waits for the scheduler', () => {
+  test('in real time, with baseDelay 0, the retrying event comes before the next attempt, whatever the clock does', async () => {
+    let calls = 0;
+    const flaky = Process('flaky', () => {
+      calls += 1;
+      // Let the millisecond clock move on between the failure and the retry's timer.
+      const until = Date.now() + 2;
+      while (Date.now() < until) {
+        // busy: the clock ticks
+      }
+      if (calls === 1) throw new Error('rate limited');
+      return ProcessResult.ok(calls);
+    });
+    const types: string[] = [];
+    await new Promise<void>((resolve) =>
+      PLACED_PAR(flaky, { onFailure: FailurePolicy.retry({ maxAttempts: 2, backoff: 'constant', baseDelay: 0 }) }).events$.subscribe({
+        next: (event) => types.push(event.type === 'started' || event.type === 'retrying' ? `${event.type}#${event.attempt}` : event.type),
+        complete: resolve,
+      }),
+    );
+    expect(types).toEqual(['started#1', 'retrying#2', 'started#2', 'settled', 'done']);
+  });
+});

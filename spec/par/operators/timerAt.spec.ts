@@ -1,4 +1,3 @@
-import { asyncScheduler } from 'rxjs';
 import { timerAt } from '../../../lib/par/timerAt';
 import { marbleScheduler } from '../../support/helpers';
 
@@ -10,10 +9,14 @@ describe('timerAt: one emission at an instant of the scheduler clock', () => {
     });
   });
 
-  test('emits at once, synchronously, when the instant has passed', () => {
-    let fired = false;
-    timerAt(asyncScheduler, Date.now() - 1_000).subscribe(() => (fired = true));
-    expect(fired).toBe(true);
+  test('an instant already past emits on the scheduler, never synchronously (a backoff never runs inside the attempt that failed)', () => {
+    const scheduler = marbleScheduler();
+    scheduler.run(({ expectObservable }) => {
+      let fired = false;
+      timerAt(scheduler, -1_000).subscribe(() => (fired = true));
+      expect(fired).toBe(false);
+      expectObservable(timerAt(scheduler, -1_000)).toBe('(v|)', { v: undefined });
+    });
   });
 
   test('a delay past 2^31 - 1 ms is waited out in steps, not fired after 1 ms', () => {
