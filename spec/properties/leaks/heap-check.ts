@@ -65,7 +65,9 @@ const patient = Process('patient', async (ctx) => {
   return ProcessResult.ok('late');
 });
 const slowObservable = Process('slow-observable', (ctx) => (see(ctx), timer(1_000).pipe(map(() => ProcessResult.ok('late')))));
-const stubborn = Process('stubborn', (ctx) => (see(ctx), new Promise<ProcessResult>(() => undefined)));
+// Ignores its signal and goes on working a while: its slot is held until it returns (SPEC 4). (One
+// that never returned would keep its slot for ever, by design: the backend would still be busy.)
+const stubborn = Process('stubborn', (ctx) => (see(ctx), new Promise<ProcessResult>((resolve) => setTimeout(() => resolve(ProcessResult.ok('ignored the signal')), 5))));
 const flaky = Process('flaky', (ctx) => {
   see(ctx);
   if (ctx.attempt === 1) throw new Error('first attempt fails');
