@@ -4,13 +4,13 @@
  * browser, run in headless Chromium (Debian's, driven by playwright-core), which reports the
  * group's events and result back to the test. The core's own files hold no Node import.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { type AddressInfo } from 'node:net';
 import { createServer } from 'node:http';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { type BuildOptions, type Metafile, build } from 'esbuild';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../support/chromium';
 import { TIMEOUT, packed, runReport } from './support';
 
 /** The app: two placed processes on the default LocalBackend and one on a FakeBackend of stbass/testing; every core entry point. */
@@ -170,21 +170,7 @@ describe('bundles of an app that runs a PLACED_PAR group', () => {
       });
       await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
       const { port } = server.address() as AddressInfo;
-      const profile = mkdtempSync(join(consumer, 'chromium-profile-'));
-      const context = await chromium.launchPersistentContext(profile, {
-        executablePath: '/usr/bin/chromium',
-        headless: true,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      const { context, close } = await launchChromium();
       try {
         const page = context.pages()[0] ?? (await context.newPage());
         let settle: { resolve: (value: unknown) => void; reject: (error: Error) => void } | undefined;
@@ -196,9 +182,8 @@ describe('bundles of an app that runs a PLACED_PAR group', () => {
         expect(await reported).toEqual(EXPECTED);
         expect(await page.evaluate(() => typeof (globalThis as { process?: unknown }).process)).toBe('undefined');
       } finally {
-        await context.close();
+        await close();
         await new Promise((closed) => server.close(closed));
-        rmSync(profile, { recursive: true, force: true });
       }
     },
     TIMEOUT,

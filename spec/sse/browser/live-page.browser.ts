@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { type LiveServer, startLiveServer } from '../../../examples/live/server';
 import type { RunRecord } from '../../../examples/live/scenario';
-import { launchChromium } from './chromium';
+import { launchChromium } from '../../support/chromium';
 
 const ARTIFACTS = join(__dirname, '..', '..', '..', 'artifacts');
 
