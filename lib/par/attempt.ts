@@ -60,9 +60,12 @@ export function attempt$<T>(task: PlacedTask<T>, backend: Backend, lease: Lease)
       lease,
     );
     task.context = ctx;
-    let release: (() => void) | undefined;
+    let holding = false;
     const end = (outcome: unknown): void => {
-      release?.();
+      if (holding) {
+        holding = false;
+        lease.unhold();
+      }
       if (ended) return;
       ended = true;
       task.running = false;
@@ -80,7 +83,10 @@ export function attempt$<T>(task: PlacedTask<T>, backend: Backend, lease: Lease)
     else {
       const inline = task.inline[runInline](ctx, end);
       // A pending promise keeps the slot until it settles (`end` is called then, cancelled or not).
-      if (isPromiseLike(inline)) release = lease.hold();
+      if (isPromiseLike(inline)) {
+        lease.hold();
+        holding = true;
+      }
       else running = inline;
     }
     return () => {

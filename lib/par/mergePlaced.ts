@@ -17,7 +17,8 @@ export type Stop = (task: PlacedTask<unknown>) => Error;
  * Why not `mergeMap`: each of its inners is added to the parent subscription's finalizer array and
  * spliced out when it ends (quadratic at 100k processes), and cutting them all through a
  * `takeUntil` per process on one Subject is quadratic too (its observers are an array). Here the
- * live processes sit in a Map (O(1) to add and remove), and a stop walks them once.
+ * live processes sit in a list threaded through them (O(1) to add and remove), and a stop walks
+ * them once.
  *
  * ```
  * source:  (ab|)
@@ -35,7 +36,7 @@ export type Stop = (task: PlacedTask<unknown>) => Error;
 export function mergePlaced<T>(project: (task: PlacedTask<T>) => Observable<EngineEvent<T>>, stop$: Observable<Stop>): OperatorFunction<PlacedTask<T>, EngineEvent<T>> {
   return (source) =>
     new Observable<EngineEvent<T>>((subscriber) => {
-      const live = new Map<PlacedTask<T>, Subscriber<EngineEvent<T>>>();
+      const live = new LiveProcesses<T>();
       let stopped: Stop | undefined;
       let sourceDone = false;
       const completeIfDone = (): void => {
@@ -49,8 +50,9 @@ export function mergePlaced<T>(project: (task: PlacedTask<T>) => Observable<Engi
        */
       const cutAll = (errorFor: Stop, settles: boolean): void =>
         deferDrains(() => {
-          for (const [task, inner] of live) {
-            live.delete(task);
+          for (let inner = live.first; inner !== undefined; inner = live.first) {
+            live.delete(inner);
+            const task = inner.task;
             const error = errorFor(task);
             task.cutReason ??= error;
             inner.unsubscribe();
@@ -59,13 +61,13 @@ export function mergePlaced<T>(project: (task: PlacedTask<T>) => Observable<Engi
         });
       const unsubscribed: Stop = () => new CancelledError('unsubscribed');
       const merged: Merged<T> = {
-        next: (task, event) => {
-          if (event.type === 'settled') live.delete(task);
+        next: (inner, event) => {
+          if (event.type === 'settled') live.delete(inner);
           subscriber.next(event);
         },
         error: (error) => subscriber.error(error),
-        complete: (task) => {
-          live.delete(task);
+        complete: (inner) => {
+          live.delete(inner);
           completeIfDone();
         },
       };
@@ -85,7 +87,7 @@ export function mergePlaced<T>(project: (task: PlacedTask<T>) => Observable<Engi
           if (stopped !== undefined) return settle(task, (task.cutReason = stopped(task)));
           // Registered before it is subscribed: a consumer may leave (or a stop come) while it starts.
           const inner = new MergedProcess(task, merged);
-          live.set(task, inner);
+          live.add(inner);
           project(task).subscribe(inner);
         },
         error: (error: unknown) => {
@@ -104,22 +106,54 @@ export function mergePlaced<T>(project: (task: PlacedTask<T>) => Observable<Engi
 
 /** Where the processes of one merge report, shared by all of them. */
 interface Merged<T> {
-  next(task: PlacedTask<T>, event: EngineEvent<T>): void;
+  next(inner: MergedProcess<T>, event: EngineEvent<T>): void;
   error(error: unknown): void;
-  complete(task: PlacedTask<T>): void;
+  complete(inner: MergedProcess<T>): void;
+}
+
+/** The live processes of a merge in arrival order: a list threaded through them, O(1) to add and remove. */
+class LiveProcesses<T> {
+  first: MergedProcess<T> | undefined;
+  #last: MergedProcess<T> | undefined;
+  size = 0;
+
+  add(inner: MergedProcess<T>): void {
+    inner.before = this.#last;
+    if (this.#last === undefined) this.first = inner;
+    else this.#last.after = inner;
+    this.#last = inner;
+    inner.listed = true;
+    this.size += 1;
+  }
+
+  delete(inner: MergedProcess<T>): void {
+    if (!inner.listed) return;
+    inner.listed = false;
+    if (inner.before === undefined) this.first = inner.after;
+    else inner.before.after = inner.after;
+    if (inner.after === undefined) this.#last = inner.before;
+    else inner.after.before = inner.before;
+    inner.before = undefined;
+    inner.after = undefined;
+    this.size -= 1;
+  }
 }
 
 /** One merged process: a Subscriber of its own (unsubscribed alone when it is cut), one object per process. */
 class MergedProcess<T> extends Subscriber<EngineEvent<T>> {
+  before: MergedProcess<T> | undefined;
+  after: MergedProcess<T> | undefined;
+  listed = false;
+
   constructor(
-    private readonly task: PlacedTask<T>,
+    readonly task: PlacedTask<T>,
     private readonly merged: Merged<T>,
   ) {
     super();
   }
 
   protected override _next(event: EngineEvent<T>): void {
-    this.merged.next(this.task, event);
+    this.merged.next(this, event);
   }
 
   protected override _error(error: unknown): void {
@@ -132,7 +166,7 @@ class MergedProcess<T> extends Subscriber<EngineEvent<T>> {
 
   protected override _complete(): void {
     try {
-      this.merged.complete(this.task);
+      this.merged.complete(this);
     } finally {
       this.unsubscribe();
     }

@@ -11,8 +11,10 @@ export interface SlotWaiter {
  * protects the backend from work it is really still doing.
  */
 export interface Lease {
-  /** Keeps the slot, even after `end()`, until the returned function is called (once is enough). */
-  hold(): () => void;
+  /** Keeps the slot, even after `end()`, until as many `unhold()` calls as `hold()` calls came. */
+  hold(): void;
+  /** Undoes one `hold()`. */
+  unhold(): void;
   /** Keeps the slot until `work` settles, even after `end()`. */
   holdUntil(work: PromiseLike<unknown>): void;
   /** The holder is done: the slot returns once nothing holds it. Idempotent. */
@@ -35,20 +37,19 @@ class SlotLease implements Lease {
 
   constructor(private readonly slots: BackendSlots) {}
 
-  hold(): () => void {
+  hold(): void {
     this.#held += 1;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.#held -= 1;
-      this.returnIfIdle();
-    };
+  }
+
+  unhold(): void {
+    this.#held -= 1;
+    this.returnIfIdle();
   }
 
   holdUntil(work: PromiseLike<unknown>): void {
-    const release = this.hold();
-    work.then(release, release);
+    this.hold();
+    const unhold = (): void => this.unhold();
+    work.then(unhold, unhold);
   }
 
   end(): void {
