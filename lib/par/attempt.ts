@@ -67,6 +67,12 @@ export function attempt$<T>(task: PlacedTask<T>, backend: Backend, lease: Lease)
         lease.unhold();
       }
       if (ended) return;
+      if (task.deadlineAt === settings.deadlineAt && task.deadlineAt !== undefined && settings.now() >= task.deadlineAt) {
+        // The run's deadline passed before this outcome came (its timer lags on a busy loop): the
+        // deadline settles the process, as it would have had its timer been on time.
+        settings.deadlinePassed.next();
+        if (ended) return;
+      }
       ended = true;
       task.running = false;
       task.usage = addUsage(task.usage, ctx.usage);

@@ -302,4 +302,29 @@ describe('regressions found by the property tests', () => {
     expect(() => Process(new String('x') as never, body)).toThrow(UsageError);
     expect(() => Process(new Map([['name', 'x']]) as never, body)).toThrow(UsageError);
   });
+
+  // Found by `npm test` under load (spec/queue/QueueBackend.spec.ts, "the deadline cancels the remote
+  // job"): a backend's failure that arrived after the run's deadline had passed on the clock, but before
+  // the deadline's own (late) timer ran, was taken as the process's result: a remote worker's "deadline
+  // passed" refusal instead of the run's DeadlineExceededError.
+  test('on a starved event loop, an outcome that comes after the deadline passed settles as the deadline miss', () => {
+    virtualTime((scheduler) => {
+      const LATE = 7;
+      const starved: SchedulerLike = {
+        now: () => scheduler.now(),
+        schedule<S>(work: (this: SchedulerAction<S>, state?: S) => void, delay?: number, state?: S): Subscription {
+          return scheduler.schedule(work, (delay ?? 0) + LATE, state);
+        },
+      };
+      // The backend answers at 12 ms on its own clock; the run's deadline (10 ms) fires only at 17.
+      const refused = Process('refused', () => timer(12, scheduler).pipe(map(() => ProcessResult.fail(new Error('the deadline passed before the job started')))));
+      let outcome: { error: string; phase: unknown; at: number } | undefined;
+      PLACED_PAR(refused, { scheduler: starved, deadline: 0.01, onFailure: FailurePolicy.COLLECT }).result$.subscribe((result) => {
+        const error = result.failures[0]?.error;
+        outcome = { error: error?.name ?? 'none', phase: error instanceof DeadlineExceededError ? error.phase : undefined, at: scheduler.now() };
+      });
+      scheduler.flush();
+      expect(outcome).toEqual({ error: 'DeadlineExceededError', phase: 'running', at: 12 });
+    });
+  });
 });
