@@ -33,6 +33,16 @@ function trackedProcess(name: string, live: { subscribed: number; open: number }
   }));
 }
 
+/** `raw`'s clock, with every timer `late` ms late: a starved event loop, in virtual time. */
+function lateScheduler(raw: SchedulerLike, late: number): SchedulerLike {
+  return {
+    now: () => raw.now(),
+    schedule<S>(work: (this: SchedulerAction<S>, state?: S) => void, delay?: number, state?: S): Subscription {
+      return raw.schedule(work, (delay ?? 0) + late, state);
+    },
+  };
+}
+
 /** A scheduler that counts the timers scheduled through it that have neither run nor been cancelled. */
 function countingScheduler(raw: SchedulerLike): { scheduler: SchedulerLike; live: Set<Subscription> } {
   const live = new Set<Subscription>();
@@ -251,12 +261,7 @@ describe('regressions found by the property tests', () => {
   test('on a starved event loop (every timer late) no attempt starts at or after the deadline', () => {
     virtualTime((scheduler) => {
       const LATE = 7;
-      const starved: SchedulerLike = {
-        now: () => scheduler.now(),
-        schedule<S>(work: (this: SchedulerAction<S>, state?: S) => void, delay?: number, state?: S): Subscription {
-          return scheduler.schedule(work, (delay ?? 0) + LATE, state);
-        },
-      };
+      const starved = lateScheduler(scheduler, LATE);
       const registry = new BackendRegistry().register('one', new LocalBackend({ concurrency: 1 })).register('other', new LocalBackend({ concurrency: 1 }));
       // Holds the only slot of `one` until 4 + 7 = 11 ms, past the deadline at 10 ms.
       const holder = Process('holder', () => timer(4, starved).pipe(map(() => ProcessResult.ok('held'))));
@@ -310,12 +315,7 @@ describe('regressions found by the property tests', () => {
   test('on a starved event loop, an outcome that comes after the deadline passed settles as the deadline miss', () => {
     virtualTime((scheduler) => {
       const LATE = 7;
-      const starved: SchedulerLike = {
-        now: () => scheduler.now(),
-        schedule<S>(work: (this: SchedulerAction<S>, state?: S) => void, delay?: number, state?: S): Subscription {
-          return scheduler.schedule(work, (delay ?? 0) + LATE, state);
-        },
-      };
+      const starved = lateScheduler(scheduler, LATE);
       // The backend answers at 12 ms on its own clock; the run's deadline (10 ms) fires only at 17.
       const refused = Process('refused', () => timer(12, scheduler).pipe(map(() => ProcessResult.fail(new Error('the deadline passed before the job started')))));
       let outcome: { error: string; phase: unknown; at: number } | undefined;
