@@ -16,7 +16,7 @@
 import { EMPTY, type Observable, Subject, concat, defer, from, map, merge, of, tap } from 'rxjs';
 import { RetryPolicy } from '../policy/FailurePolicy';
 import type { Failure } from '../process/Failure';
-import { afterHealthCheck } from './afterHealthCheck';
+import { afterHealthCheck, hasHealthCheck } from './afterHealthCheck';
 import { attempt$ } from './attempt';
 import type { DoneEvent, QueuedEvent } from './events';
 import { haltOn } from './haltOn';
@@ -34,9 +34,8 @@ export function placed$<T>(task: PlacedTask<T>): Observable<EngineEvent<T>> {
   const { backend, settings } = task;
   if (backend instanceof Error) return of(settlement(task, backend));
   const queued = settings.verbose ? (): QueuedEvent | undefined => (task.attempts === 0 ? { type: 'queued', index: task.index, name: task.process.name, placement: task.placement, backend: backend.name } : undefined) : undefined;
-  const attempts$ = withSlot(slotsFor(backend), (lease) => attempt$(task, backend, lease), queued).pipe(
-    afterHealthCheck<EngineEvent<T>>(backend, (why) => settlement(task, unavailable(task, why.detail, why.cause))),
-  );
+  const slotted$ = withSlot(slotsFor(backend), (lease) => attempt$(task, backend, lease), queued);
+  const attempts$ = hasHealthCheck(backend) ? slotted$.pipe(afterHealthCheck<EngineEvent<T>>(backend, (why) => settlement(task, unavailable(task, why.detail, why.cause)))) : slotted$;
   const { policy } = settings;
   const retried$ = policy instanceof RetryPolicy ? attempts$.pipe(retryBy(task, policy)) : attempts$;
   return task.deadlineAt === settings.deadlineAt ? retried$ : retried$.pipe(ownDeadline(task));

@@ -1,4 +1,4 @@
-import { Observable } from 'rxjs';
+import { Observable, type Subscriber } from 'rxjs';
 import type { BackendSlots, Lease } from './slots';
 
 /**
@@ -24,16 +24,17 @@ import type { BackendSlots, Lease } from './slots';
  */
 export function withSlot<E>(slots: BackendSlots, work: (lease: Lease) => Observable<E>, queued?: () => E | undefined): Observable<E> {
   return new Observable<E>((subscriber) => {
-    const start = (lease: Lease): void => {
-      // The work's teardown is added first, so the backend's finalizers run before the lease ends.
-      work(lease).subscribe(subscriber);
-      subscriber.add(lease);
-    };
     const lease = slots.tryAcquire();
-    if (lease !== undefined) return start(lease);
-    const waiter = slots.enqueue(start);
+    if (lease !== undefined) return holding(lease, work, subscriber);
+    const waiter = slots.enqueue((granted) => holding(granted, work, subscriber));
     const event = queued?.();
     if (event !== undefined) subscriber.next(event);
     return () => waiter.cancel();
   });
+}
+
+function holding<E>(lease: Lease, work: (lease: Lease) => Observable<E>, subscriber: Subscriber<E>): void {
+  // The work's teardown is added first, so the backend's finalizers run before the lease ends.
+  work(lease).subscribe(subscriber);
+  subscriber.add(lease);
 }
