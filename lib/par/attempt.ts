@@ -65,8 +65,7 @@ class Attempt<T> implements Unsubscribable {
     const attempt = (task.attempts += 1);
     task.startedAt ??= now;
     task.running = true;
-    const onEmit = settings.verbose ? (value: unknown): void => void (this.#ended || subscriber.next({ type: 'partial', index, name: process.name, placement, value, attempt })) : undefined;
-    const ctx = new RunContext(task, backend.name, attempt, lease, onEmit);
+    const ctx = new RunContext(task, backend.name, attempt, lease, settings.verbose ? this.#partials(attempt) : undefined);
     this.#ctx = ctx;
     task.context = ctx;
     if (settings.verbose) subscriber.next({ type: 'started', index, name: process.name, placement, backend: backend.name, attempt });
@@ -83,6 +82,15 @@ class Attempt<T> implements Unsubscribable {
       } else this.#running = inline;
     }
     return this;
+  }
+
+  /** `ctx.emit` as a `partial` event (a method of its own: a closure here would cost every attempt its context). */
+  #partials(attempt: number): (value: unknown) => void {
+    const { task, subscriber } = this;
+    const { index, process, placement } = task;
+    return (value) => {
+      if (!this.#ended) subscriber.next({ type: 'partial', index, name: process.name, placement, value, attempt });
+    };
   }
 
   /** The backend's outcome: the settlement, unless the attempt was cut first. */
