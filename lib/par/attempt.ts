@@ -1,7 +1,7 @@
 import { Observable, type ObservableInput, type Subscriber, type Unsubscribable, from, isObservable, observable as observableKey } from 'rxjs';
 import type { Backend } from '../backends/ExecutionBackend';
 import { CancelledError, InvalidResultError } from '../errors';
-import { runInline } from '../process/Process';
+import { type InlineSink, runInline } from '../process/Process';
 import { ProcessResult } from '../process/ProcessResult';
 import { addUsage } from '../process/usage';
 import { isPromiseLike } from '../validation/isPromiseLike';
@@ -39,7 +39,7 @@ export function attempt$<T>(task: PlacedTask<T>, backend: Backend, lease: Lease)
  * One subscription of `attempt$`: its state, its `end`, and its teardown in one object (an attempt
  * is made for every process of a run: one object, not a closure per step).
  */
-class Attempt<T> implements Unsubscribable {
+class Attempt<T> implements Unsubscribable, InlineSink<T> {
   #ended = false;
   #holding = false;
   #running: Unsubscribable | undefined;
@@ -114,8 +114,13 @@ class Attempt<T> implements Unsubscribable {
     subscriber.complete();
   }
 
+  /** Cut or settled: a result handed to `end` now is not read (see `InlineSink`). */
+  get closed(): boolean {
+    return this.#ended;
+  }
+
   /** `end` under the name `runInline` calls. */
-  settle(result: ProcessResult<T>): void {
+  settle(result: ProcessResult<T> | undefined): void {
     this.end(result);
   }
 

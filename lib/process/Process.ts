@@ -9,6 +9,16 @@ import { type ProcessContext, holdWork, replaceInput } from './ProcessContext';
 
 /** @internal The key of `ProcessBase`'s inline runner (see `ProcessBase[runInline]`). */
 export const runInline: unique symbol = Symbol('stbass.runInline');
+
+/**
+ * @internal Where `runInline` hands its result. Once `closed` (the attempt was cut: nobody reads the
+ * result), `settle` is still called, so that what the attempt holds is released, but with no result:
+ * a deadline cutting a thousand bodies does not build a thousand failures nobody will see.
+ */
+export interface InlineSink<T> {
+  readonly closed: boolean;
+  settle(result: ProcessResult<T> | undefined): void;
+}
 import { ProcessResult } from './ProcessResult';
 
 /** What a process body may return: a result, a promise of one, or an Observable whose last emission is one. */
@@ -107,7 +117,11 @@ export abstract class ProcessBase<T = unknown> implements Process<T> {
   execute$(ctx: ProcessContext): Observable<ProcessResult<T>> {
     return new Observable<ProcessResult<T>>((subscriber) => {
       const running = this[runInline](ctx, {
+        get closed() {
+          return subscriber.closed;
+        },
         settle: (result) => {
+          if (result === undefined) return;
           subscriber.next(result);
           subscriber.complete();
         },
@@ -124,10 +138,11 @@ export abstract class ProcessBase<T = unknown> implements Process<T> {
    * pending (`to.settle` is called when it settles, whatever else happened). `execute$` wraps this; the
    * engine calls it directly for in-process backends, saving an Observable per process.
    */
-  [runInline](ctx: ProcessContext, to: { settle(result: ProcessResult<T>): void }): Unsubscribable | PromiseLike<unknown> | undefined {
+  [runInline](ctx: ProcessContext, to: InlineSink<T>): Unsubscribable | PromiseLike<unknown> | undefined {
     const startedAt = ctx.now();
-    const fail = (error: unknown): void => to.settle(ProcessResult.fail<T>(error, this.failureFields(ctx, startedAt)));
+    const fail = (error: unknown): void => to.settle(to.closed ? undefined : ProcessResult.fail<T>(error, this.failureFields(ctx, startedAt)));
     const finish = (produced: unknown): void => {
+      if (to.closed) return to.settle(undefined);
       if (!(produced instanceof ProcessResult)) return fail(new InvalidResultError(produced));
       if (produced.isFail) return to.settle((produced as ProcessResult<T>).withFailureFields(this.failureFields(ctx, startedAt)));
       if (this.output === undefined) return to.settle(produced as ProcessResult<T>);
