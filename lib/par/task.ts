@@ -102,21 +102,25 @@ export function backendName(task: PlacedTask<unknown>): string | undefined {
   return task.backend instanceof Error ? undefined : task.backend.name;
 }
 
-/** What the engine knows of a task, for its failure. */
-function knownFields(task: PlacedTask<unknown>): FailureFields {
+/** What the engine knows of a task, for its failure; `failedAt` too when given. */
+function knownFields(task: PlacedTask<unknown>, failedAt?: Date): FailureFields {
+  // One literal, not a spread of one into another: a deadline or HALT builds a thousand at once.
   return {
     processName: task.process.name,
     processId: task.context?.processId,
     startedAt: task.startedAt === undefined ? undefined : new Date(task.startedAt),
+    failedAt,
+    placement: task.placement,
     backend: backendName(task),
     parentProcess: task.settings.parent,
     checkpoint: task.context?.lastCheckpoint,
+    attempts: task.attempts,
   };
 }
 
 /** A failed result for `task` with everything the engine knows about it: one Failure, built once. */
 export function failed<T>(task: PlacedTask<T>, error: Error): ProcessResult<T> {
-  return ProcessResult.fail<T>(new Failure(error, { ...knownFields(task), failedAt: new Date(task.settings.scheduler.now()), placement: task.placement, attempts: task.attempts }));
+  return ProcessResult.fail<T>(new Failure(error, knownFields(task, new Date(task.settings.scheduler.now()))));
 }
 
 /** A failed result timed on the run's clock, stamped later with the task's fields. */
@@ -128,7 +132,7 @@ export function failedNow<T>(task: PlacedTask<T>, error: unknown): ProcessResult
 export function stamped<T>(task: PlacedTask<T>, result: ProcessResult<T>): ProcessResult<T> {
   const failure = result.failureOrUndefined;
   if (failure === undefined) return result;
-  return ProcessResult.fail<T>(failure.fillMissing(knownFields(task), { placement: task.placement, attempts: task.attempts }));
+  return ProcessResult.fail<T>(failure.fillMissing(knownFields(task, failure.failedAt), { placement: task.placement, attempts: task.attempts }));
 }
 
 /** The backend cannot take the task. */
