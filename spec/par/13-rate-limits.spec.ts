@@ -121,7 +121,7 @@ describe('rateLimit.requests: at most limit starts in any window of per seconds'
   });
 
   test('a backend with a bad rateLimit is refused at register, naming the field', () => {
-    const bad = { name: 'api', rateLimit: { requests: { limit: 0, per: 1 } }, execute: () => ProcessResult.ok(1) };
+    const bad = { name: 'api', rateLimit: { requests: { limit: 0, per: 1 } }, execute: () => Promise.resolve(ProcessResult.ok(1)) };
     expect(() => new BackendRegistry().register('api', bad)).toThrow(UsageError);
     expect(() => new BackendRegistry().register('api', bad)).toThrow(/register\(backend\)\.rateLimit\.requests\.limit: expected a whole number >= 1/);
     expect(() => new FakeBackend({ rateLimit: { tokens: { limit: 10, per: -1 } } })).toThrow(/FakeBackend options\.rateLimit\.tokens\.per: expected a finite number of seconds > 0/);
