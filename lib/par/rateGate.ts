@@ -82,6 +82,7 @@ export class RateGate {
   #latest = Number.NEGATIVE_INFINITY;
   #wake: Subscription | undefined;
   #wakeAt = Number.POSITIVE_INFINITY;
+  #wakeScheduler: SchedulerLike | undefined;
 
   constructor(
     limit: RateLimit | undefined,
@@ -130,6 +131,7 @@ export class RateGate {
     this.#wake?.unsubscribe();
     this.#wake = undefined;
     this.#wakeAt = Number.POSITIVE_INFINITY;
+    this.#wakeScheduler = undefined;
   }
 
   /** @internal Puts `amount` tokens in the window at `at`; the charge, so that a ticket can give some back. */
@@ -217,16 +219,19 @@ export class RateGate {
     return now;
   }
 
+  /** The wake is on the scheduler of the waiter at the head: another run's clock may stop (a TestScheduler no longer flushed). */
   #wakeOn(scheduler: SchedulerLike, at: number): void {
-    if (this.#wake !== undefined && this.#wakeAt <= at) return;
+    if (this.#wake !== undefined && this.#wakeAt <= at && this.#wakeScheduler === scheduler) return;
     this.#wake?.unsubscribe();
     this.#wakeAt = at;
+    this.#wakeScheduler = scheduler;
     // RxJS's scheduler clamps no delay, but a setTimeout past 2^31 - 1 ms fires at once: a wake
     // that early only re-checks the windows and sets the next one.
     const delay = Math.min(Math.max(0, at - scheduler.now()), 2 ** 31 - 1);
     this.#wake = scheduler.schedule(() => {
       this.#wake = undefined;
       this.#wakeAt = Number.POSITIVE_INFINITY;
+      this.#wakeScheduler = undefined;
       this.onWake();
     }, delay);
   }

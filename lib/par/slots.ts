@@ -170,7 +170,7 @@ export class BackendSlots {
       previous: this.#tail,
       next: undefined,
       queued: true,
-      cancel: () => this.remove(node),
+      cancel: () => this.withdraw(node),
     };
     if (this.#tail === undefined) this.#head = node;
     else this.#tail.next = node;
@@ -207,6 +207,19 @@ export class BackendSlots {
     } finally {
       this.#draining = false;
     }
+  }
+
+  /**
+   * A waiter leaves before its turn. With a rate gate, a head that leaves hands the wake to the new
+   * head: it may start now (it asks for fewer tokens), or its run's clock must wake it.
+   */
+  private withdraw(node: WaiterNode): void {
+    const wasHead = this.#head === node;
+    this.remove(node);
+    if (!wasHead || this.gate === undefined || this.#head === undefined) return;
+    this.gate.idle();
+    if (deferred !== undefined) deferred.add(this);
+    else this.drain();
   }
 
   private remove(node: WaiterNode): void {

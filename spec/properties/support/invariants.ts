@@ -5,9 +5,9 @@ import { type Behaviour, neverEnds } from './model';
 // The invariants of the Reliability issue, checked on the trace of one case. Each throws an `Error`
 // naming the run, the index and what was wrong; fast-check shrinks the case and prints it.
 
-export type Invariant = 'outcomes' | 'results' | 'failures' | 'caps' | 'halt' | 'signals' | 'deadline' | 'events' | 'retry';
+export type Invariant = 'outcomes' | 'results' | 'failures' | 'caps' | 'rates' | 'halt' | 'signals' | 'deadline' | 'events' | 'retry';
 
-export const ALL_INVARIANTS: readonly Invariant[] = ['outcomes', 'results', 'failures', 'caps', 'halt', 'signals', 'deadline', 'events', 'retry'];
+export const ALL_INVARIANTS: readonly Invariant[] = ['outcomes', 'results', 'failures', 'caps', 'rates', 'halt', 'signals', 'deadline', 'events', 'retry'];
 
 class InvariantError extends Error {
   override name = 'InvariantError';
@@ -127,6 +127,7 @@ export function checkInvariants(trace: CaseTrace, invariants: readonly Invariant
             checkFailures(trace, run);
             break;
           case 'caps':
+          case 'rates':
             break;
           case 'halt':
             checkHalt(trace, run, attempts);
@@ -151,6 +152,7 @@ export function checkInvariants(trace: CaseTrace, invariants: readonly Invariant
     }
   }
   if (invariants.includes('caps')) checkCaps(trace);
+  if (invariants.includes('rates')) checkRates(trace);
   if (invariants.includes('signals')) checkLeftovers(trace);
 }
 
@@ -241,6 +243,26 @@ function checkFailures(trace: CaseTrace, run: RunTrace): void {
     check(event.name === trace.names[event.index], () => `a ${event.type} event of p${event.index} is named ${event.name}`);
     if (event.type === 'started' || event.type === 'queued') {
       check(event.backend === trace.expectedBackend[event.index]?.name, () => `a ${event.type} event of p${event.index} names backend ${event.backend}`);
+    }
+  }
+}
+
+/**
+ * 3b. No backend with a rate limit starts more than `limit` attempts in any window of `perMs`, across
+ * every run. Virtual time only: in real time an attempt is recorded a moment after the engine
+ * admitted it, and a busy machine can stretch that moment past a window's edge.
+ */
+function checkRates(trace: CaseTrace): void {
+  if (trace.realTime) return;
+  for (const backend of trace.backends) {
+    const rate = backend.model?.rate;
+    if (rate === undefined) continue;
+    const starts = trace.attempts.filter((attempt) => trace.expectedBackend[attempt.index] === backend).map((attempt) => attempt.at);
+    starts.sort((a, b) => a - b);
+    for (let first = 0, last = 0; last < starts.length; last += 1) {
+      while ((starts[last] ?? 0) - (starts[first] ?? 0) >= rate.perMs) first += 1;
+      const inWindow = last - first + 1;
+      check(inWindow <= rate.limit, () => `[rates] ${backend.name}: ${inWindow} attempts started within ${rate.perMs} ms (from ${starts[first]} to ${starts[last]} ms), limit ${rate.limit}`);
     }
   }
 }
