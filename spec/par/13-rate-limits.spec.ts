@@ -2,7 +2,7 @@ import { type Observable, map, timer } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { BackendRegistry, DeadlineExceededError, FailurePolicy, PLACED_PAR, type ParEvent, type PARResult, Placement, Process, ProcessResult, UsageError } from '../../lib';
 import { FakeBackend, type FakeBackendOptions } from '../../lib/testing';
-import { marbleScheduler } from '../support/helpers';
+import { marbleScheduler, mostInAnyWindow } from '../support/helpers';
 
 // A backend's rateLimit, like its cap, holds for every run that shares the backend instance: a
 // process starts only when a slot is free and the rate allows. A 429's retry-after pauses the
@@ -36,16 +36,6 @@ function record(scheduler: TestScheduler, group: { events$: Observable<ParEvent>
 
 function startsOf(run: Run): number[] {
   return run.events.filter(({ event }) => event.type === 'started').map(({ at }) => at);
-}
-
-/** The most of `times` (sorted) inside any half-open window [t, t + width). */
-function mostInAnyWindow(times: readonly number[], width: number): number {
-  let most = 0;
-  for (let first = 0, last = 0; last < times.length; last += 1) {
-    while ((times[last] ?? 0) - (times[first] ?? 0) >= width) first += 1;
-    most = Math.max(most, last - first + 1);
-  }
-  return most;
 }
 
 function backendOn(options: FakeBackendOptions & { name: string }): { registry: BackendRegistry; on: Placement; backend: FakeBackend } {

@@ -1,6 +1,7 @@
 import { BackendUnavailableError, CancelledError, DeadlineExceededError, InvalidResultError, type ParEvent, type ProcessContext, type ProcessResult, RetryPolicy } from '../../../lib';
 import { type AttemptRecord, type CaseTrace, type EventRecord, type RunTrace, fakeCallEnded, toPolicy } from './harness';
 import { type Behaviour, neverEnds } from './model';
+import { mostInAnyWindow } from '../../support/helpers';
 
 // The invariants of the Reliability issue, checked on the trace of one case. Each throws an `Error`
 // naming the run, the index and what was wrong; fast-check shrinks the case and prints it.
@@ -259,11 +260,8 @@ function checkRates(trace: CaseTrace): void {
     if (rate === undefined) continue;
     const starts = trace.attempts.filter((attempt) => trace.expectedBackend[attempt.index] === backend).map((attempt) => attempt.at);
     starts.sort((a, b) => a - b);
-    for (let first = 0, last = 0; last < starts.length; last += 1) {
-      while ((starts[last] ?? 0) - (starts[first] ?? 0) >= rate.perMs) first += 1;
-      const inWindow = last - first + 1;
-      check(inWindow <= rate.limit, () => `[rates] ${backend.name}: ${inWindow} attempts started within ${rate.perMs} ms (from ${starts[first]} to ${starts[last]} ms), limit ${rate.limit}`);
-    }
+    const most = mostInAnyWindow(starts, rate.perMs);
+    check(most <= rate.limit, () => `[rates] ${backend.name}: ${most} attempts started within ${rate.perMs} ms (starts at ${starts.join(', ')} ms), limit ${rate.limit}`);
   }
 }
 
