@@ -1,6 +1,6 @@
-import { type Observable, map, timer } from 'rxjs';
+import { type Observable, from, map, timer } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import { BackendRegistry, DeadlineExceededError, FailurePolicy, PLACED_PAR, type ParEvent, type PARResult, Placement, Process, ProcessResult, UsageError } from '../../lib';
+import { BackendRegistry, DeadlineExceededError, FailurePolicy, PLACED_PAR, mapPlaced, type ParEvent, type PARResult, Placement, Process, ProcessResult, UsageError } from '../../lib';
 import { FakeBackend, type FakeBackendOptions } from '../../lib/testing';
 import { marbleScheduler, mostInAnyWindow } from '../support/helpers';
 
@@ -75,6 +75,22 @@ describe('rateLimit.requests: at most limit starts in any window of per seconds'
       expect(mostInAnyWindow(starts, 1000)).toBe(3);
       expect(backend.names).toEqual(['a0', 'a1', 'a2', 'a3', 'b0', 'b1', 'b2', 'b3']);
       expect(backend.calls.map((call) => call.startedAt)).toEqual([0, 0, 0, 1000, 1000, 1000, 2000, 2000]);
+    });
+  });
+
+  test('a mapPlaced stream and a group on the same backend share its rate', () => {
+    const scheduler = marbleScheduler();
+    scheduler.run(({ flush }) => {
+      const { registry, on, backend } = backendOn({ name: 'api', rateLimit: { requests: { limit: 2, per: 1 } } });
+      const group = record(scheduler, PLACED_PAR(...['g0', 'g1', 'g2'].map((name) => [step(name, 10), on] as const), { registry, scheduler }));
+      const streamed: string[] = [];
+      from(['s0', 's1', 's2'])
+        .pipe(mapPlaced((name) => [step(name, 10), on] as const, { registry, scheduler }))
+        .subscribe((result) => streamed.push(result.isOk ? String(result.value) : 'failed'));
+      flush();
+      expect(group.result?.isOk).toBe(true);
+      expect(streamed).toEqual(['s0', 's1', 's2']);
+      expect(backend.calls.map((call) => `${call.name}@${call.startedAt}`)).toEqual(['g0@0', 'g1@0', 'g2@1000', 's0@1000', 's1@2000', 's2@2000']);
     });
   });
 
