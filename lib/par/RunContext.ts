@@ -1,19 +1,67 @@
-import { ProcessContext, type ProcessContextFields, holdWork } from '../process/ProcessContext';
+import { ProcessContext, holdWork, replaceInput } from '../process/ProcessContext';
 import type { TokenUsage } from '../process/usage';
+import type { Placement } from '../placement/Placement';
 import type { Lease } from './slots';
+import type { PlacedTask } from './task';
+
+// A run keeps one context per process in flight: what the task already knows is read from it, not
+// copied into a fields object of its own.
+const NO_FIELDS = { processName: '' };
 
 /**
- * The context a run gives one attempt: its `AbortController` is made only when the signal is read
- * (most bodies never read it), and work the body leaves running keeps the attempt's slot.
+ * The context a run gives one attempt: its fields are read from the task, its `AbortController` is
+ * made only when the signal is read (most bodies never read it), and work the body leaves running
+ * keeps the attempt's slot.
  */
 export class RunContext extends ProcessContext {
   #controller: AbortController | undefined;
   #abortReason: Error | undefined;
+  readonly #task: PlacedTask<unknown>;
+  readonly #backend: string;
+  readonly #attempt: number;
   readonly #lease: Lease;
+  readonly #onEmit: ((value: unknown) => void) | undefined;
 
-  constructor(fields: ProcessContextFields, lease: Lease) {
-    super(fields);
+  constructor(task: PlacedTask<unknown>, backend: string, attempt: number, lease: Lease, onEmit: ((value: unknown) => void) | undefined) {
+    super(NO_FIELDS);
+    this.#task = task;
+    this.#backend = backend;
+    this.#attempt = attempt;
     this.#lease = lease;
+    this.#onEmit = onEmit;
+    if (task.process.boundInput !== undefined) this[replaceInput](task.process.boundInput);
+  }
+
+  override get processName(): string {
+    return this.#task.process.name;
+  }
+
+  override get placement(): Placement {
+    return this.#task.placement;
+  }
+
+  override get backend(): string {
+    return this.#backend;
+  }
+
+  override get parent(): string | undefined {
+    return this.#task.settings.parent;
+  }
+
+  override get deadline(): Date | undefined {
+    return this.#task.deadline;
+  }
+
+  override get attempt(): number {
+    return this.#attempt;
+  }
+
+  override now(): number {
+    return this.#task.settings.now();
+  }
+
+  override emit(value: unknown): void {
+    this.#onEmit?.(value);
   }
 
   override get signal(): AbortSignal {

@@ -14,6 +14,11 @@ function verdictOf(answer: unknown): Unhealthy | undefined {
   return { detail: answer === false ? 'its health check answered false' : `its health check answered ${String(answer)} instead of a boolean` };
 }
 
+/** Whether `backend` has a health check worth waiting for: the base class's always answers true. */
+export function hasHealthCheck(backend: Backend): boolean {
+  return backend.healthCheck !== undefined && backend.healthCheck !== ExecutionBackend.prototype.healthCheck;
+}
+
 /**
  * Subscribes to the source only if `backend.healthCheck()` answers `true` — at once, a promise or
  * an Observable (its first value) — and otherwise emits `unavailable(why)` and completes. A check
@@ -32,8 +37,7 @@ function verdictOf(answer: unknown): Unhealthy | undefined {
  * ```
  */
 export function afterHealthCheck<E>(backend: Backend, unavailable: (why: Unhealthy) => E): OperatorFunction<E, E> {
-  // The base class's check always answers true: nothing to wait for.
-  if (backend.healthCheck === undefined || backend.healthCheck === ExecutionBackend.prototype.healthCheck) return (source) => source;
+  if (!hasHealthCheck(backend)) return (source) => source;
   return (source) =>
     new Observable<E>((subscriber) => {
       let answer: unknown;

@@ -1,7 +1,7 @@
-import { Observable, type ObservableInput, type Unsubscribable, from, isObservable, observable as observableKey } from 'rxjs';
+import { Observable, type ObservableInput, type Subscriber, type Unsubscribable, from, isObservable, observable as observableKey } from 'rxjs';
 import type { Backend } from '../backends/ExecutionBackend';
 import { CancelledError, InvalidResultError } from '../errors';
-import { runInline } from '../process/Process';
+import { type InlineSink, runInline } from '../process/Process';
 import { ProcessResult } from '../process/ProcessResult';
 import { addUsage } from '../process/usage';
 import { isPromiseLike } from '../validation/isPromiseLike';
@@ -32,10 +32,31 @@ import { type EngineEvent, type PlacedTask, failed, failedNow, stamped } from '.
  * ```
  */
 export function attempt$<T>(task: PlacedTask<T>, backend: Backend, lease: Lease): Observable<EngineEvent<T>> {
-  return new Observable<EngineEvent<T>>((subscriber) => {
+  return new Observable<EngineEvent<T>>((subscriber) => new Attempt(task, backend, lease, subscriber).start());
+}
+
+/**
+ * One subscription of `attempt$`: its state, its `end`, and its teardown in one object (an attempt
+ * is made for every process of a run: one object, not a closure per step).
+ */
+class Attempt<T> implements Unsubscribable, InlineSink<T> {
+  #ended = false;
+  #holding = false;
+  #running: Unsubscribable | undefined;
+  #ctx: RunContext | undefined;
+
+  constructor(
+    private readonly task: PlacedTask<T>,
+    private readonly backend: Backend,
+    private readonly lease: Lease,
+    private readonly subscriber: Subscriber<EngineEvent<T>>,
+  ) {}
+
+  /** Runs the attempt; returns what tears it down, if it is still running. */
+  start(): Unsubscribable | undefined {
+    const { task, backend, lease, subscriber } = this;
     const { settings, process, placement, index } = task;
-    const { scheduler } = settings;
-    const now = scheduler.now();
+    const now = settings.scheduler.now();
     if (task.deadlineAt !== undefined && now >= task.deadlineAt) {
       lease.end();
       if (task.deadlineAt === settings.deadlineAt) settings.deadlinePassed.next();
@@ -44,71 +65,84 @@ export function attempt$<T>(task: PlacedTask<T>, backend: Backend, lease: Lease)
     const attempt = (task.attempts += 1);
     task.startedAt ??= now;
     task.running = true;
-    let ended = false;
-    const ctx = new RunContext(
-      {
-        processName: process.name,
-        placement,
-        backend: backend.name,
-        parent: settings.parent,
-        deadline: task.deadline,
-        attempt,
-        input: process.boundInput,
-        now: settings.now,
-        onEmit: settings.verbose ? (value) => ended || subscriber.next({ type: 'partial', index, name: process.name, placement, value, attempt }) : undefined,
-      },
-      lease,
-    );
+    const ctx = new RunContext(task, backend.name, attempt, lease, settings.verbose ? this.#partials(attempt) : undefined);
+    this.#ctx = ctx;
     task.context = ctx;
-    let holding = false;
-    const end = (outcome: unknown): void => {
-      if (holding) {
-        holding = false;
-        lease.unhold();
-      }
-      if (ended) return;
-      if (task.deadlineAt === settings.deadlineAt && task.deadlineAt !== undefined && settings.now() >= task.deadlineAt) {
-        // The run's deadline passed before this outcome came (its timer lags on a busy loop): the
-        // deadline settles the process, as it would have had its timer been on time.
-        settings.deadlinePassed.next();
-        if (ended) return;
-      }
-      ended = true;
-      task.running = false;
-      task.usage = addUsage(task.usage, ctx.usage);
-      const result = outcome instanceof ProcessResult ? stamped(task, outcome as ProcessResult<T>) : failed(task, new InvalidResultError(outcome, `backend "${backend.name}"`));
-      subscriber.next({ type: 'settled', task, result });
-      subscriber.complete();
-    };
     if (settings.verbose) subscriber.next({ type: 'started', index, name: process.name, placement, backend: backend.name, attempt });
     // A consumer may have left in reaction to that event: then nothing runs.
     if (subscriber.closed) return undefined;
 
-    let running: Unsubscribable | undefined;
-    if (task.inline === undefined) running = execute(task, backend, ctx, lease, end);
+    if (task.inline === undefined) this.#running = execute(task, backend, ctx, lease, this);
     else {
-      const inline = task.inline[runInline](ctx, end);
+      const inline = task.inline[runInline](ctx, this);
       // A pending promise keeps the slot until it settles (`end` is called then, cancelled or not).
       if (isPromiseLike(inline)) {
         lease.hold();
-        holding = true;
-      }
-      else running = inline;
+        this.#holding = true;
+      } else this.#running = inline;
     }
-    return () => {
-      if (!ended) {
-        ended = true;
-        task.running = false;
-        task.usage = addUsage(task.usage, ctx.usage);
-        ctx.abort(task.cutReason ?? new CancelledError('unsubscribed'));
-      }
-      running?.unsubscribe();
+    return this;
+  }
+
+  /** `ctx.emit` as a `partial` event (a method of its own: a closure here would cost every attempt its context). */
+  #partials(attempt: number): (value: unknown) => void {
+    const { task, subscriber } = this;
+    const { index, process, placement } = task;
+    return (value) => {
+      if (!this.#ended) subscriber.next({ type: 'partial', index, name: process.name, placement, value, attempt });
     };
-  });
+  }
+
+  /** The backend's outcome: the settlement, unless the attempt was cut first. */
+  end(outcome: unknown): void {
+    const { task, lease, subscriber } = this;
+    const { settings } = task;
+    if (this.#holding) {
+      this.#holding = false;
+      lease.unhold();
+    }
+    if (this.#ended) return;
+    if (task.deadlineAt === settings.deadlineAt && task.deadlineAt !== undefined && settings.now() >= task.deadlineAt) {
+      // The run's deadline passed before this outcome came (its timer lags on a busy loop): the
+      // deadline settles the process, as it would have had its timer been on time.
+      settings.deadlinePassed.next();
+      if (this.#ended) return;
+    }
+    this.#stop();
+    const result = outcome instanceof ProcessResult ? stamped(task, outcome as ProcessResult<T>) : failed(task, new InvalidResultError(outcome, `backend "${this.backend.name}"`));
+    subscriber.next({ type: 'settled', task, result });
+    subscriber.complete();
+  }
+
+  /** Cut or settled: a result handed to `end` now is not read (see `InlineSink`). */
+  get closed(): boolean {
+    return this.#ended;
+  }
+
+  /** `end` under the name `runInline` calls. */
+  settle(result: ProcessResult<T> | undefined): void {
+    this.end(result);
+  }
+
+  /** Cut before it settled (HALT, the deadline, the consumer leaving): the signal aborts, the backend is unsubscribed. */
+  unsubscribe(): void {
+    if (!this.#ended) {
+      this.#stop();
+      this.#ctx?.abort(this.task.cutReason ?? new CancelledError('unsubscribed'));
+    }
+    this.#running?.unsubscribe();
+  }
+
+  #stop(): void {
+    this.#ended = true;
+    this.task.running = false;
+    this.task.usage = addUsage(this.task.usage, this.#ctx?.usage);
+  }
 }
 
 /** Calls the backend and hands what it gives to `end`; returns the subscription to cancel, if any. */
-function execute<T>(task: PlacedTask<T>, backend: Backend, ctx: RunContext, lease: Lease, end: (outcome: unknown) => void): Unsubscribable | undefined {
+function execute<T>(task: PlacedTask<T>, backend: Backend, ctx: RunContext, lease: Lease, attempt: Attempt<T>): Unsubscribable | undefined {
+  const end = (outcome: unknown): void => attempt.end(outcome);
   let output: unknown;
   try {
     output = backend.execute(task.process, ctx);

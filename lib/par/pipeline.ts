@@ -18,7 +18,7 @@
 import { EMPTY, type Observable, Subject, concat, defer, from, map, merge, of, tap } from 'rxjs';
 import { RetryPolicy } from '../policy/FailurePolicy';
 import type { Failure } from '../process/Failure';
-import { afterHealthCheck } from './afterHealthCheck';
+import { afterHealthCheck, hasHealthCheck } from './afterHealthCheck';
 import { attempt$ } from './attempt';
 import type { DoneEvent, QueuedEvent } from './events';
 import { haltOn } from './haltOn';
@@ -44,9 +44,8 @@ export function placed$<T>(task: PlacedTask<T>): Observable<EngineEvent<T>> {
   const demand = gate === undefined ? undefined : rateDemand(task, gate);
   if (demand instanceof Error) return of(settlement(task, demand));
   const held$ = withSlot(slots, (lease) => attempt$(task, backend, lease), queued, demand);
-  const attempts$ = (gate !== undefined && backend.pauseOnRateLimit === true ? held$.pipe(pauseOnRateLimit(task, backend, gate)) : held$).pipe(
-    afterHealthCheck<EngineEvent<T>>(backend, (why) => settlement(task, unavailable(task, why.detail, why.cause))),
-  );
+  const slotted$ = gate !== undefined && backend.pauseOnRateLimit === true ? held$.pipe(pauseOnRateLimit(task, backend, gate)) : held$;
+  const attempts$ = hasHealthCheck(backend) ? slotted$.pipe(afterHealthCheck<EngineEvent<T>>(backend, (why) => settlement(task, unavailable(task, why.detail, why.cause)))) : slotted$;
   const { policy } = settings;
   const retried$ = policy instanceof RetryPolicy ? attempts$.pipe(retryBy(task, policy)) : attempts$;
   return task.deadlineAt === settings.deadlineAt ? retried$ : retried$.pipe(ownDeadline(task));

@@ -1,4 +1,4 @@
-import { Observable } from 'rxjs';
+import { Observable, type Subscriber } from 'rxjs';
 import type { RateDemand } from './rateGate';
 import type { BackendSlots, Lease, QueueReason } from './slots';
 
@@ -26,16 +26,17 @@ import type { BackendSlots, Lease, QueueReason } from './slots';
  */
 export function withSlot<E>(slots: BackendSlots, work: (lease: Lease) => Observable<E>, queued?: (reason: QueueReason) => E | undefined, demand?: RateDemand): Observable<E> {
   return new Observable<E>((subscriber) => {
-    const start = (lease: Lease): void => {
-      // The work's teardown is added first, so the backend's finalizers run before the lease ends.
-      work(lease).subscribe(subscriber);
-      subscriber.add(lease);
-    };
     const lease = slots.tryAcquire(demand);
-    if (lease !== undefined) return start(lease);
-    const waiter = slots.enqueue(start, demand);
+    if (lease !== undefined) return holding(lease, work, subscriber);
+    const waiter = slots.enqueue((granted) => holding(granted, work, subscriber), demand);
     const event = queued?.(slots.waitingFor);
     if (event !== undefined) subscriber.next(event);
     return () => waiter.cancel();
   });
+}
+
+function holding<E>(lease: Lease, work: (lease: Lease) => Observable<E>, subscriber: Subscriber<E>): void {
+  // The work's teardown is added first, so the backend's finalizers run before the lease ends.
+  work(lease).subscribe(subscriber);
+  subscriber.add(lease);
 }

@@ -9,6 +9,16 @@ import { type ProcessContext, holdWork, replaceInput } from './ProcessContext';
 
 /** @internal The key of `ProcessBase`'s inline runner (see `ProcessBase[runInline]`). */
 export const runInline: unique symbol = Symbol('stbass.runInline');
+
+/**
+ * @internal Where `runInline` hands its result. Once `closed` (the attempt was cut: nobody reads the
+ * result), `settle` is still called, so that what the attempt holds is released, but with no result:
+ * a deadline cutting a thousand bodies does not build a thousand failures nobody will see.
+ */
+export interface InlineSink<T> {
+  readonly closed: boolean;
+  settle(result: ProcessResult<T> | undefined): void;
+}
 import { ProcessResult } from './ProcessResult';
 
 /** What a process body may return: a result, a promise of one, or an Observable whose last emission is one. */
@@ -106,9 +116,15 @@ export abstract class ProcessBase<T = unknown> implements Process<T> {
 
   execute$(ctx: ProcessContext): Observable<ProcessResult<T>> {
     return new Observable<ProcessResult<T>>((subscriber) => {
-      const running = this[runInline](ctx, (result) => {
-        subscriber.next(result);
-        subscriber.complete();
+      const running = this[runInline](ctx, {
+        get closed() {
+          return subscriber.closed;
+        },
+        settle: (result) => {
+          if (result === undefined) return;
+          subscriber.next(result);
+          subscriber.complete();
+        },
       });
       // A promise cannot be cancelled: the run keeps its slot until it settles.
       if (isPromiseLike(running)) ctx[holdWork](running);
@@ -117,21 +133,22 @@ export abstract class ProcessBase<T = unknown> implements Process<T> {
   }
 
   /**
-   * @internal Runs the body once and calls `settle` exactly once with its result, synchronously when
+   * @internal Runs the body once and calls `to.settle` exactly once with its result, synchronously when
    * the body is; returns the body's subscription when it is an Observable, its promise while that is
-   * pending (`settle` is called when it settles, whatever else happened). `execute$` wraps this; the
+   * pending (`to.settle` is called when it settles, whatever else happened). `execute$` wraps this; the
    * engine calls it directly for in-process backends, saving an Observable per process.
    */
-  [runInline](ctx: ProcessContext, settle: (result: ProcessResult<T>) => void): Unsubscribable | PromiseLike<unknown> | undefined {
+  [runInline](ctx: ProcessContext, to: InlineSink<T>): Unsubscribable | PromiseLike<unknown> | undefined {
     const startedAt = ctx.now();
-    const fail = (error: unknown): void => settle(ProcessResult.fail<T>(error, this.failureFields(ctx, startedAt)));
+    const fail = (error: unknown): void => to.settle(to.closed ? undefined : ProcessResult.fail<T>(error, this.failureFields(ctx, startedAt)));
     const finish = (produced: unknown): void => {
+      if (to.closed) return to.settle(undefined);
       if (!(produced instanceof ProcessResult)) return fail(new InvalidResultError(produced));
-      if (produced.isFail) return settle((produced as ProcessResult<T>).withFailureFields(this.failureFields(ctx, startedAt)));
-      if (this.output === undefined) return settle(produced as ProcessResult<T>);
+      if (produced.isFail) return to.settle((produced as ProcessResult<T>).withFailureFields(this.failureFields(ctx, startedAt)));
+      if (this.output === undefined) return to.settle(produced as ProcessResult<T>);
       const parsed = this.output.safeParse(produced.value);
       if (!parsed.success) return fail(new ValidationError('output', this.name, readableIssues(parsed.error)));
-      settle(ProcessResult.ok(parsed.data as T));
+      to.settle(ProcessResult.ok(parsed.data as T));
     };
 
     // A bound input reaches the body when the caller's context carries none (direct `execute(ctx)`).

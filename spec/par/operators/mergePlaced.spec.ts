@@ -1,4 +1,4 @@
-import { NEVER, Observable, Subject, from, map, take } from 'rxjs';
+import { NEVER, Observable, Subject, Subscription, UnsubscriptionError, from, map, take } from 'rxjs';
 import { type CancelledError, Process, ProcessResult } from '../../../lib';
 import { type Stop, mergePlaced } from '../../../lib/par/mergePlaced';
 import type { EngineEvent, PlacedTask } from '../../../lib/par/task';
@@ -49,6 +49,50 @@ describe('mergePlaced: a linear merge of the placed processes, cut by a stop', (
     from(tasks).pipe(mergePlaced(inner, new Subject<Stop>())).subscribe((event) => events.push(code(event))).unsubscribe();
     expect(torn).toEqual(['a:unsubscribed', 'b:unsubscribed']);
     expect(events).toEqual([]);
+  });
+
+  test("a cut process's teardowns all run in the order they were added, even when some throw, and the throws are reported together", () => {
+    const scheduler = marbleScheduler();
+    const [task] = tasksOf<unknown>(runSettings(scheduler), named('a'));
+    if (task === undefined) throw new Error('no task');
+    const torn: string[] = [];
+    const inner = () =>
+      new Observable<EngineEvent<unknown>>((subscriber) => {
+        subscriber.add(() => torn.push('first'));
+        subscriber.add(new Subscription(() => torn.push('a Subscription')));
+        subscriber.add({ unsubscribe: () => { torn.push('an Unsubscribable'); throw new Error('boom 1'); } });
+        subscriber.add(() => torn.push('fourth'));
+        return () => {
+          torn.push('returned');
+          throw new Error('boom 2');
+        };
+      });
+    const subscription = from([task]).pipe(mergePlaced(inner, new Subject<Stop>())).subscribe();
+    let thrown: unknown;
+    try {
+      subscription.unsubscribe();
+    } catch (error) {
+      thrown = error;
+    }
+    expect(torn).toEqual(['first', 'a Subscription', 'an Unsubscribable', 'fourth', 'returned']);
+    expect(thrown).toBeInstanceOf(UnsubscriptionError);
+    expect((thrown as UnsubscriptionError).errors.map((error: unknown) => (error as Error).message)).toEqual(['boom 1', 'boom 2']);
+  });
+
+  test('a teardown added to a process that has already been cut runs at once', () => {
+    const scheduler = marbleScheduler();
+    const [task] = tasksOf<unknown>(runSettings(scheduler), named('a'));
+    if (task === undefined) throw new Error('no task');
+    const torn: string[] = [];
+    let late: (() => void) | undefined;
+    const inner = () =>
+      new Observable<EngineEvent<unknown>>((subscriber) => {
+        late = () => subscriber.add(() => torn.push('late'));
+        return () => torn.push('returned');
+      });
+    from([task]).pipe(mergePlaced(inner, new Subject<Stop>())).subscribe().unsubscribe();
+    late?.();
+    expect(torn).toEqual(['returned', 'late']);
   });
 
   test('a consumer that leaves on the first event stops the source: no later task is subscribed', () => {
