@@ -1,6 +1,6 @@
 // stbass benchmarks: `npm run bench` (quick profile), `npm run bench -- --full`, `npm run bench:smoke`.
 //
-//   tsx bench/index.ts [--full | --smoke] [--only=overhead,staggered-halt,caps,deadline,memory]
+//   tsx bench/index.ts [--full | --smoke] [--only=overhead,staggered-halt,caps,deadline,memory,rates]
 //                      [--source | --dist] [--out=<dir>]
 //
 // Every benchmark runs in child processes (bench/worker.ts), prints a table and writes
@@ -14,11 +14,12 @@ import { type DeadlineConfig, reportDeadline } from './deadline';
 import { SEMI_SPACE_FLAG, growthRows, growthTable } from './growth';
 import { type Profile, environment, runWorker, seconds, writeResult } from './harness';
 import { type MemoryConfig, reportMemory } from './memory';
+import { type RatesConfig, reportRates } from './rates';
 import { EFFECT, FLOOR, MERGE_MAP, P_LIMIT, P_QUEUE, type ScalingConfig, type ScalingResult, floorCaveats, overheadNotes, overheadRows, scalingTable } from './overhead';
 import { STAGGERED_NOTES, STAGGER_FLOOR, staggeredRows } from './staggered-halt';
 import { type Target, resolveTarget } from './target';
 
-const BENCHMARKS = ['overhead', 'staggered-halt', 'caps', 'deadline', 'memory'] as const;
+const BENCHMARKS = ['overhead', 'staggered-halt', 'caps', 'deadline', 'memory', 'rates'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 interface Plan {
@@ -27,6 +28,7 @@ interface Plan {
   readonly caps: CapsConfig;
   readonly deadline: DeadlineConfig;
   readonly memory: MemoryConfig;
+  readonly rates: RatesConfig;
   /** A worker still running after this long is killed and counted as crashed. */
   readonly workerTimeoutMs: number;
 }
@@ -50,6 +52,8 @@ function plan(profile: Profile): Plan {
         caps: { profile, rounds: 2, ...fixed },
         deadline: { profile, rounds: 2, ...deadline },
         memory: { profile, rounds: 2, processes: 1_000, cap: 8 },
+        // 200 on 100 a second: a 1 s run, once, only to run the case and its window check.
+        rates: { profile, rounds: 1, processes: 200, limit: 100 },
         workerTimeoutMs: 120_000,
       };
     }
@@ -80,6 +84,8 @@ function plan(profile: Profile): Plan {
         caps: { profile, rounds: 7, ...fixed },
         deadline: { profile, rounds: 10, ...deadline },
         memory: { profile, rounds: 7, processes: 100_000, cap: 8 },
+        // Bound by the clock: 3 s a sample, for stbass and p-queue; 5 rounds are 30 s.
+        rates: { profile, rounds: 5, processes: 2_000, limit: 500 },
         workerTimeoutMs: 600_000,
       };
     }
@@ -102,6 +108,7 @@ function plan(profile: Profile): Plan {
         caps: { profile, rounds: 15, ...fixed },
         deadline: { profile, rounds: 30, ...deadline },
         memory: { profile, rounds: 11, processes: 100_000, cap: 8 },
+        rates: { profile, rounds: 11, processes: 2_000, limit: 500 },
         workerTimeoutMs: 3_600_000,
       };
     }
@@ -235,6 +242,7 @@ async function runAll(options: Options, target: Target, started: number): Promis
   await simple('caps', the.caps, ['--expose-gc'], reportCaps);
   await simple('deadline', the.deadline, ['--expose-gc'], reportDeadline);
   await simple('memory', the.memory, ['--expose-gc'], reportMemory);
+  await simple('rates', the.rates, ['--expose-gc'], reportRates);
 
   console.log(`\n${options.profile} profile done in ${seconds(Date.now() - started)} (load average now ${loadavg()[0]?.toFixed(2) ?? '?'}); measured ${target.description}`);
   console.log(`results: ${written.map((path) => relative(process.cwd(), path)).join(', ') || 'none'}`);

@@ -7,6 +7,7 @@ import { type DeadlineConfig, measureDeadline } from './deadline';
 import { CheckError } from './harness';
 import { type MemoryConfig, measureMemory } from './memory';
 import { type ScalingConfig, measureOverhead } from './overhead';
+import { type RatesConfig, measureRates } from './rates';
 import { measureStaggered } from './staggered-halt';
 
 const suites: Record<string, (config: never) => Promise<unknown>> = {
@@ -15,6 +16,7 @@ const suites: Record<string, (config: never) => Promise<unknown>> = {
   caps: (config: CapsConfig) => measureCaps(config),
   deadline: (config: DeadlineConfig) => measureDeadline(config),
   memory: (config: MemoryConfig) => measureMemory(config),
+  rates: (config: RatesConfig) => measureRates(config),
 };
 
 // tsx turns source maps on, and then every Error whose stack is read is source-mapped (several

@@ -6,12 +6,13 @@ export { ProcessResult } from './process/ProcessResult';
 export type { TokenUsage } from './process/usage';
 export { Failure, type FailureFields, type FailureJSON } from './process/Failure';
 export { ExecutionBackend, type Backend, type HealthAnswer } from './backends/ExecutionBackend';
+export type { RateLimit } from './backends/rateLimit';
 export { LocalBackend, type LocalBackendOptions } from './backends/LocalBackend';
 export { FailurePolicy, RetryPolicy, type Backoff, type RetryOptions } from './policy/FailurePolicy';
 export { PLACED_PAR, PAR, PlacedPar, type PlacedPair, type PlacedItem, type ValueOfItem } from './par/PlacedPar';
 export type { PlacedParOptions } from './par/options';
 export { PARResult, type PAREntry, type PARReport } from './par/PARResult';
-export type { ParEvent, QueuedEvent, StartedEvent, PartialEvent, RetryingEvent, SettledEvent, DoneEvent, ProcessEventBase } from './par/events';
+export type { ParEvent, QueuedEvent, StartedEvent, PartialEvent, PausedEvent, RetryingEvent, SettledEvent, DoneEvent, ProcessEventBase } from './par/events';
 export {
   UsageError,
   DeadlineExceededError,

@@ -1,4 +1,5 @@
 export { QueueBackend, type QueueBackendOptions, queueNameOf } from './queue/QueueBackend';
+export type { QueueRateLimit } from './queue/queueRateLimit';
 export { startWorker, type WorkerOptions, type RunningWorker } from './queue/worker';
 export { RemoteProcessError } from './queue/RemoteProcessError';
 export type { RedisConnection } from './queue/connection';

@@ -12,6 +12,7 @@ export type {
   WireQueuedEvent,
   WireStartedEvent,
   WirePartialEvent,
+  WirePausedEvent,
   WireRetryingEvent,
   WireSettledEvent,
   WireDoneEvent,

@@ -106,9 +106,11 @@ const aiSdkOptionsSchema = z
       embeddingModel: embeddingModelSchema.optional(),
       concurrency: commonOptionsShape.concurrency,
       timeout: commonOptionsShape.timeout,
+      rateLimit: commonOptionsShape.rateLimit,
+      pauseOnRateLimit: commonOptionsShape.pauseOnRateLimit,
       config: commonOptionsShape.config,
     },
-    { error: 'an object { name?, model?, provider?, embeddingModel?, concurrency?, timeout?, config? }' },
+    { error: 'an object { name?, model?, provider?, embeddingModel?, concurrency?, timeout?, rateLimit?, pauseOnRateLimit?, config? }' },
   )
   .refine((options) => options.model !== undefined || options.provider !== undefined, { error: 'an object with a `model` or a `provider` (or both)', path: [] });
 
@@ -208,6 +210,8 @@ export class AiSdkBackend extends ModelBackend<AiSdkConfig> {
         ...(parsed.model === undefined ? {} : { model: modelIdOf(parsed.model) }),
         ...(parsed.concurrency === undefined ? {} : { concurrency: parsed.concurrency }),
         ...(parsed.timeout === undefined ? {} : { timeout: parsed.timeout }),
+        ...(parsed.rateLimit === undefined ? {} : { rateLimit: parsed.rateLimit }),
+        ...(parsed.pauseOnRateLimit === undefined ? {} : { pauseOnRateLimit: parsed.pauseOnRateLimit }),
         ...(parsed.config === undefined ? {} : { config: parsed.config }),
       },
       configSchema: aiSdkConfigSchema,

@@ -2,6 +2,7 @@ import type { Observable, ObservableInput } from 'rxjs';
 import type { Process } from '../process/Process';
 import type { ProcessContext } from '../process/ProcessContext';
 import type { ProcessResult } from '../process/ProcessResult';
+import type { RateLimit } from './rateLimit';
 
 /** What a health check may answer with. */
 export type HealthAnswer = boolean | PromiseLike<boolean> | Observable<boolean>;
@@ -15,6 +16,10 @@ export interface Backend {
   readonly name: string;
   /** The most processes in flight on this backend at once, across every run (default `Infinity`). */
   readonly concurrencyLimit?: number;
+  /** How fast processes may start on this backend, across every run: requests and tokens per window (default: no limit). */
+  readonly rateLimit?: RateLimit;
+  /** Whether a failure with `retryAfter` (a 429) pauses new starts on this backend for that long, for every run (default: no). */
+  readonly pauseOnRateLimit?: boolean;
   /** Runs one process; a promise (the seed's `async execute`) or an Observable (virtual-time friendly). */
   execute(process: Process, ctx: ProcessContext): ObservableInput<ProcessResult>;
   /** Whether the backend can take work now (default: yes). */
@@ -32,6 +37,7 @@ export interface Backend {
  * class MyCloudBackend extends ExecutionBackend {
  *   get name() { return 'my-cloud'; }
  *   override get concurrencyLimit() { return 100; } // or: override readonly concurrencyLimit = 100;
+ *   override readonly rateLimit = { requests: { limit: 50, per: 60 } }; // at most 50 starts a minute
  *   override async healthCheck() { return true; }
  *   execute(process: Process, ctx: ProcessContext) {
  *     return process.execute(ctx); // route to the cloud here
@@ -59,6 +65,13 @@ export abstract class ExecutionBackend {
 export interface ExecutionBackend {
   /** The most processes in flight on this backend at once, across every run (default `Infinity`). */
   readonly concurrencyLimit?: number;
+  /**
+   * How fast processes may start on this backend, across every run (default: no limit); a field or
+   * a getter, read once when the backend is first used. See `RateLimit`.
+   */
+  readonly rateLimit?: RateLimit;
+  /** Whether a failure with `retryAfter` (a 429) pauses new starts on this backend for every run (default: no). */
+  readonly pauseOnRateLimit?: boolean;
 }
 
 // At runtime the cap reads Infinity until a subclass says otherwise, with a field (assigned or

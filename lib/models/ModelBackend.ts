@@ -1,6 +1,7 @@
 import { type Observable, defer, lastValueFrom, reduce } from 'rxjs';
 import { z } from 'zod';
 import { ExecutionBackend } from '../backends/ExecutionBackend';
+import { EXPECTED_TOKENS_KEY, type RateLimit, rateLimitSchema } from '../backends/rateLimit';
 import type { Process } from '../process/Process';
 import type { ProcessContext } from '../process/ProcessContext';
 import type { ProcessResult } from '../process/ProcessResult';
@@ -38,12 +39,16 @@ export const commonOptionsShape = {
   concurrency: concurrencySchema.optional(),
   /** Seconds to wait for a response to start, and between two streamed events, before failing (at most 3600). */
   timeout: timeoutSchema.optional(),
+  /** How fast processes may start on this backend, across every run (default: none; see `RateLimit`). */
+  rateLimit: rateLimitSchema.optional(),
+  /** Whether a 429's `retry-after` pauses new starts on this backend for every run (default `true`). */
+  pauseOnRateLimit: z.boolean({ error: 'a boolean' }).optional(),
   /** Request options every placement starts from (the same keys as `placement.config`). */
   config: z.record(z.string(), z.unknown(), { error: 'an object of request options' }).optional(),
 };
 
 /** The options of a model backend without a connection of its own (the AI SDK's provider has it). */
-const modelBackendOptionsSchema = z.strictObject(commonOptionsShape, { error: 'an object { name?, model?, concurrency?, timeout?, config? }' });
+const modelBackendOptionsSchema = z.strictObject(commonOptionsShape, { error: 'an object { name?, model?, concurrency?, timeout?, rateLimit?, pauseOnRateLimit?, config? }' });
 
 /** The options of a model backend that talks to an API over HTTP: the common ones, and its key and base URL. */
 const connectedOptionsSchema = z.strictObject(
@@ -56,9 +61,11 @@ const connectedOptionsSchema = z.strictObject(
     model: commonOptionsShape.model,
     concurrency: commonOptionsShape.concurrency,
     timeout: commonOptionsShape.timeout,
+    rateLimit: commonOptionsShape.rateLimit,
+    pauseOnRateLimit: commonOptionsShape.pauseOnRateLimit,
     config: commonOptionsShape.config,
   },
-  { error: 'an object { name?, apiKey?, baseURL?, model?, concurrency?, timeout?, config? }' },
+  { error: 'an object { name?, apiKey?, baseURL?, model?, concurrency?, timeout?, rateLimit?, pauseOnRateLimit?, config? }' },
 );
 
 /** Options of a model backend whose `placement.config` is `Config`: `name`, `model`, `concurrency`, `timeout`, `config`, and for one with a `connection`, `apiKey` and `baseURL`. */
@@ -157,6 +164,14 @@ function baseURLFromEnvironment(variable: string): string | undefined {
 export abstract class ModelBackend<Config extends object> extends ExecutionBackend {
   readonly name: string;
   override readonly concurrencyLimit: number;
+  /**
+   * The `rateLimit` option: none by default, since a provider's limits depend on the account's tier
+   * (Anthropic's tier 1 allows 50 requests a minute, higher tiers thousands); the 429 pause below
+   * adapts to whatever the account allows. A request here is a process started on the backend.
+   */
+  override readonly rateLimit: RateLimit | undefined;
+  /** On by default: a 429's `retry-after` pauses new starts for every run, so 30 queued calls do not all get 429s too. */
+  override readonly pauseOnRateLimit: boolean;
   /** The base URL requests go to, for a backend with a connection. */
   readonly baseURL: string | undefined;
   readonly #provider: ModelProvider;
@@ -184,6 +199,8 @@ export abstract class ModelBackend<Config extends object> extends ExecutionBacke
     this.name = options.name ?? settings.defaultName;
     this.concurrencyLimit = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT;
+    this.rateLimit = options.rateLimit;
+    this.pauseOnRateLimit = options.pauseOnRateLimit ?? true;
     this.#model = options.model;
     this.#configSchema = settings.configSchema;
     this.#requestSchema = requestSchemaFor(settings.configSchema);
@@ -257,7 +274,9 @@ export abstract class ModelBackend<Config extends object> extends ExecutionBacke
       });
     }
     // A copy: `placement.config` is frozen, and may come from another realm (a structured clone).
-    const placed = this.#parseConfig({ ...placement.config }, 'placement.config');
+    // `expectedTokens` is the engine's (the rate limit's), not a request option.
+    const { [EXPECTED_TOKENS_KEY]: _expected, ...requestConfig } = { ...placement.config };
+    const placed = this.#parseConfig(requestConfig, 'placement.config');
     const config = Object.freeze({ ...this.#defaults, ...placed });
     const site: CallSite = {
       backend: this.name,

@@ -1,4 +1,5 @@
 import { ProcessContext, holdWork, replaceInput } from '../process/ProcessContext';
+import type { TokenUsage } from '../process/usage';
 import type { Placement } from '../placement/Placement';
 import type { Lease } from './slots';
 import type { PlacedTask } from './task';
@@ -75,6 +76,12 @@ export class RunContext extends ProcessContext {
   abort(reason: Error): void {
     this.#abortReason ??= reason;
     this.#controller?.abort(reason);
+  }
+
+  /** Also counts the tokens against the backend's token rate, if it has one (see `RateLimit`). */
+  override recordUsage(usage: TokenUsage): void {
+    super.recordUsage(usage);
+    this.#lease.spend(usage.inputTokens + usage.outputTokens);
   }
 
   override [holdWork](work: PromiseLike<unknown>): void {

@@ -13,10 +13,32 @@ export interface ProcessEventBase {
   readonly placement: Placement;
 }
 
-/** The process waits for a slot on its backend. */
+/** The process waits for a slot on its backend, or for its backend's rate limit to allow one more start. */
 export interface QueuedEvent extends ProcessEventBase {
   readonly type: 'queued';
   readonly backend: string;
+  /**
+   * What it waits for: `slot` (the backend's `concurrencyLimit` is reached, or others are ahead of
+   * it for one) or `rate` (a slot is free but the backend's `rateLimit`, or a pause after a 429,
+   * holds new starts back).
+   */
+  readonly reason: 'slot' | 'rate';
+}
+
+/**
+ * An attempt of this process failed with a `retryAfter` (a 429) on a backend that pauses on rate
+ * limits (`pauseOnRateLimit`): no process of any run starts on that backend before `until`; work in
+ * flight goes on. Comes before the attempt's `retrying` or `settled` event.
+ */
+export interface PausedEvent extends ProcessEventBase {
+  readonly type: 'paused';
+  readonly backend: string;
+  /** When new starts resume (on the run's clock). */
+  readonly until: Date;
+  /** Why: `rate-limited`, an error that asked to wait (`error.retryAfter`). */
+  readonly reason: 'rate-limited';
+  /** The attempt's failure, whose error carries the `retryAfter`. */
+  readonly failure: Failure;
 }
 
 /** An attempt started on the backend. */
@@ -60,7 +82,7 @@ export interface DoneEvent<T = unknown> {
 
 /**
  * What `events$` emits, discriminated on `type`. Per index the order is
- * `queued? started partial* (retrying started partial*)* settled`, and `done` comes last.
+ * `queued? started partial* paused? (retrying started partial* paused?)* settled`, and `done` comes last.
  * Later versions may add types: ignore the ones you do not know.
  *
  * @example
@@ -71,4 +93,4 @@ export interface DoneEvent<T = unknown> {
  * });
  * ```
  */
-export type ParEvent<T = unknown> = QueuedEvent | StartedEvent | PartialEvent | RetryingEvent | SettledEvent<T> | DoneEvent<T>;
+export type ParEvent<T = unknown> = QueuedEvent | StartedEvent | PartialEvent | PausedEvent | RetryingEvent | SettledEvent<T> | DoneEvent<T>;

@@ -12,6 +12,8 @@
 // - timerAt: RxJS's timer fires at once for delays past 24.8 days.
 // - retryBy: an attempt's failure is a value, not an error, and waits may be that long too.
 // - attempt$, afterHealthCheck, haltOn, ownDeadline: the steps themselves.
+// - rateGate (inside the slots) and pauseOnRateLimit: a backend's rate limit and its 429 pauses; a
+//   backend without them skips both.
 // bench/operators.ts measures mergePlaced and withSlot beside mergeMap.
 import { EMPTY, type Observable, Subject, concat, defer, from, map, merge, of, tap } from 'rxjs';
 import { RetryPolicy } from '../policy/FailurePolicy';
@@ -26,15 +28,23 @@ import { PARResult, type PAREntry, SettledEntry } from './PARResult';
 import { retryBy } from './retryBy';
 import { type EngineEvent, type PlacedTask, type RunSettings, type Settlement, backendName, deadlineError, failed, unavailable } from './task';
 import { timerAt } from './timerAt';
-import { slotsFor } from './slots';
+import { type QueueReason, slotsFor } from './slots';
+import { pauseOnRateLimit } from './pauseOnRateLimit';
+import { rateDemand } from './rateDemand';
 import { withSlot } from './withSlot';
 
 /** One placed process: health check, a slot of its backend, an attempt; again while the policy retries. */
 export function placed$<T>(task: PlacedTask<T>): Observable<EngineEvent<T>> {
   const { backend, settings } = task;
   if (backend instanceof Error) return of(settlement(task, backend));
-  const queued = settings.verbose ? (): QueuedEvent | undefined => (task.attempts === 0 ? { type: 'queued', index: task.index, name: task.process.name, placement: task.placement, backend: backend.name } : undefined) : undefined;
-  const slotted$ = withSlot(slotsFor(backend), (lease) => attempt$(task, backend, lease), queued);
+  const queued = settings.verbose ? (reason: QueueReason): QueuedEvent | undefined => (task.attempts === 0 ? { type: 'queued', index: task.index, name: task.process.name, placement: task.placement, backend: backend.name, reason } : undefined) : undefined;
+  const slots = slotsFor(backend);
+  // A backend with a rate (a limit, or pauses on 429s) asks it before each start; the others skip it.
+  const { gate } = slots;
+  const demand = gate === undefined ? undefined : rateDemand(task, gate);
+  if (demand instanceof Error) return of(settlement(task, demand));
+  const held$ = withSlot(slots, (lease) => attempt$(task, backend, lease), queued, demand);
+  const slotted$ = gate !== undefined && backend.pauseOnRateLimit === true ? held$.pipe(pauseOnRateLimit(task, backend, gate)) : held$;
   const attempts$ = hasHealthCheck(backend) ? slotted$.pipe(afterHealthCheck<EngineEvent<T>>(backend, (why) => settlement(task, unavailable(task, why.detail, why.cause)))) : slotted$;
   const { policy } = settings;
   const retried$ = policy instanceof RetryPolicy ? attempts$.pipe(retryBy(task, policy)) : attempts$;

@@ -1,4 +1,5 @@
 import type { Backend } from '../backends/ExecutionBackend';
+import { type RateDemand, RateGate, type RateTicket } from './rateGate';
 
 /** A process waiting for a slot; `cancel` leaves the queue in O(1). */
 export interface SlotWaiter {
@@ -21,10 +22,17 @@ export interface Lease {
   end(): void;
   /** The same as `end`, so that a lease can be added to a Subscription as its teardown. */
   unsubscribe(): void;
+  /** Counts tokens the holder recorded against its backend's token rate, if it has one. */
+  spend(tokens: number): void;
 }
+
+/** What a process waits for: a slot of the cap, or the backend's rate (its windows, or a 429's pause). */
+export type QueueReason = 'slot' | 'rate';
 
 interface WaiterNode extends SlotWaiter {
   grant: (lease: Lease) => void;
+  /** What it asks of the backend's rate; only a backend with a rate gate is given one. */
+  demand: RateDemand | undefined;
   previous: WaiterNode | undefined;
   next: WaiterNode | undefined;
   queued: boolean;
@@ -35,7 +43,14 @@ class SlotLease implements Lease {
   #held = 0;
   #returned = false;
 
-  constructor(private readonly slots: BackendSlots) {}
+  constructor(
+    private readonly slots: BackendSlots,
+    private readonly ticket?: RateTicket,
+  ) {}
+
+  spend(tokens: number): void {
+    this.ticket?.spend(tokens);
+  }
 
   hold(): void {
     this.#held += 1;
@@ -65,6 +80,8 @@ class SlotLease implements Lease {
   private returnIfIdle(): void {
     if (!this.#ended || this.#held > 0 || this.#returned) return;
     this.#returned = true;
+    // Tokens reserved and not spent go back to the window before the queue is served.
+    this.ticket?.settle();
     this.slots.release();
   }
 }
@@ -101,8 +118,15 @@ export class BackendSlots {
   #head: WaiterNode | undefined;
   #tail: WaiterNode | undefined;
   #draining = false;
+  /**
+   * The backend's rate (`rateLimit`, and the pauses of `pauseOnRateLimit`), read when the slots are
+   * made; `undefined` for a backend with neither, which then pays nothing for rates.
+   */
+  readonly gate: RateGate | undefined;
 
-  constructor(private readonly backend: Backend) {}
+  constructor(private readonly backend: Backend) {
+    this.gate = backend.rateLimit !== undefined || backend.pauseOnRateLimit === true ? new RateGate(backend.rateLimit, () => this.drain()) : undefined;
+  }
 
   /** Slots held now. */
   get inFlight(): number {
@@ -118,21 +142,35 @@ export class BackendSlots {
     return this.backend.concurrencyLimit ?? Number.POSITIVE_INFINITY;
   }
 
-  /** A lease on a free slot, if one is free and nobody is ahead in the queue. */
-  tryAcquire(): Lease | undefined {
-    if (this.#head !== undefined || this.#inFlight >= this.limit) return undefined;
-    this.#inFlight += 1;
-    return new SlotLease(this);
+  /** Why a process queued now waits: for the rate when a slot is free (only a gate holds it back then). */
+  get waitingFor(): QueueReason {
+    return this.gate !== undefined && this.#inFlight < this.limit ? 'rate' : 'slot';
   }
 
-  /** Queues `grant`, called with a lease when the waiter's turn comes. */
-  enqueue(grant: (lease: Lease) => void): SlotWaiter {
+  /**
+   * A lease on a free slot, if one is free, nobody is ahead in the queue and the rate allows
+   * (`demand` is required when the backend has a `gate`).
+   */
+  tryAcquire(demand?: RateDemand): Lease | undefined {
+    if (this.#head !== undefined || this.#inFlight >= this.limit) return undefined;
+    let ticket: RateTicket | undefined;
+    if (this.gate !== undefined && demand !== undefined) {
+      ticket = this.gate.admit(demand);
+      if (ticket === undefined) return undefined;
+    }
+    this.#inFlight += 1;
+    return new SlotLease(this, ticket);
+  }
+
+  /** Queues `grant`, called with a lease when the waiter's turn comes (and the rate allows `demand`). */
+  enqueue(grant: (lease: Lease) => void, demand?: RateDemand): SlotWaiter {
     const node: WaiterNode = {
       grant,
+      demand,
       previous: this.#tail,
       next: undefined,
       queued: true,
-      cancel: () => this.remove(node),
+      cancel: () => this.withdraw(node),
     };
     if (this.#tail === undefined) this.#head = node;
     else this.#tail.next = node;
@@ -155,13 +193,33 @@ export class BackendSlots {
     try {
       while (this.#head !== undefined && this.#inFlight < this.limit) {
         const node = this.#head;
+        // A backend with a rate: the head starts only when the rate allows (the gate then wakes
+        // this drain), and nobody overtakes it.
+        let ticket: RateTicket | undefined;
+        if (this.gate !== undefined && node.demand !== undefined) {
+          ticket = this.gate.admit(node.demand);
+          if (ticket === undefined) break;
+        }
         this.remove(node);
         this.#inFlight += 1;
-        node.grant(new SlotLease(this));
+        node.grant(new SlotLease(this, ticket));
       }
     } finally {
       this.#draining = false;
     }
+  }
+
+  /**
+   * A waiter leaves before its turn. With a rate gate, a head that leaves hands the wake to the new
+   * head: it may start now (it asks for fewer tokens), or its run's clock must wake it.
+   */
+  private withdraw(node: WaiterNode): void {
+    const wasHead = this.#head === node;
+    this.remove(node);
+    if (!wasHead || this.gate === undefined || this.#head === undefined) return;
+    this.gate.idle();
+    if (deferred !== undefined) deferred.add(this);
+    else this.drain();
   }
 
   private remove(node: WaiterNode): void {
@@ -174,6 +232,8 @@ export class BackendSlots {
     node.previous = undefined;
     node.next = undefined;
     this.#waiting -= 1;
+    // Nobody left to wake: a gate's timer must not keep the process alive.
+    if (this.#head === undefined) this.gate?.idle();
   }
 }
 

@@ -10,7 +10,7 @@ import type { ProcessContext } from '../process/ProcessContext';
 import { ProcessResult } from '../process/ProcessResult';
 import type { TokenUsage } from '../process/usage';
 import type { FailurePolicy } from '../policy/FailurePolicy';
-import type { PartialEvent, QueuedEvent, RetryingEvent, StartedEvent } from './events';
+import type { PartialEvent, PausedEvent, QueuedEvent, RetryingEvent, StartedEvent } from './events';
 
 /** What a run is: its policy, clock, registry and deadline, shared by every process it places. */
 export interface RunSettings {
@@ -168,4 +168,4 @@ export interface Settlement<T> {
 }
 
 /** @internal What flows through the engine: the public per-process events, settlements in the engine's form. */
-export type EngineEvent<T> = QueuedEvent | StartedEvent | PartialEvent | RetryingEvent | Settlement<T>;
+export type EngineEvent<T> = QueuedEvent | StartedEvent | PartialEvent | PausedEvent | RetryingEvent | Settlement<T>;

@@ -1,11 +1,13 @@
 import { Observable, type Subscriber } from 'rxjs';
-import type { BackendSlots, Lease } from './slots';
+import type { RateDemand } from './rateGate';
+import type { BackendSlots, Lease, QueueReason } from './slots';
 
 /**
  * Runs `work` while holding a slot of a backend's cap: at once when one is free, else when its turn
  * comes (first come, first served, across every run that shares the backend). The slot is held until
  * the work has really ended: its Observable torn down and every promise it put on the lease settled.
- * `queued` is emitted when the work has to wait. Unsubscribing a waiter leaves the queue in O(1).
+ * `queued` is emitted when the work has to wait, told whether for a slot or for the backend's rate
+ * (`demand`, given for a backend with a rate gate). Unsubscribing a waiter leaves the queue in O(1).
  *
  * Why not `mergeMap(work, limit)`: its waiting buffer is an array consumed with `shift()` (O(n) in
  * V8 past about 16k elements), a waiter cannot be withdrawn from it, and one `mergeMap` cannot be
@@ -22,12 +24,12 @@ import type { BackendSlots, Lease } from './slots';
  * withSlot(slotsFor(backend), (lease) => attempt$(task, backend, lease), () => queuedEvent);
  * ```
  */
-export function withSlot<E>(slots: BackendSlots, work: (lease: Lease) => Observable<E>, queued?: () => E | undefined): Observable<E> {
+export function withSlot<E>(slots: BackendSlots, work: (lease: Lease) => Observable<E>, queued?: (reason: QueueReason) => E | undefined, demand?: RateDemand): Observable<E> {
   return new Observable<E>((subscriber) => {
-    const lease = slots.tryAcquire();
+    const lease = slots.tryAcquire(demand);
     if (lease !== undefined) return holding(lease, work, subscriber);
-    const waiter = slots.enqueue((granted) => holding(granted, work, subscriber));
-    const event = queued?.();
+    const waiter = slots.enqueue((granted) => holding(granted, work, subscriber), demand);
+    const event = queued?.(slots.waitingFor);
     if (event !== undefined) subscriber.next(event);
     return () => waiter.cancel();
   });

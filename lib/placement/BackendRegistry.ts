@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Backend } from '../backends/ExecutionBackend';
+import { rateLimitSchema } from '../backends/rateLimit';
 import { LocalBackend } from '../backends/LocalBackend';
 import { BackendUnavailableError, UsageError } from '../errors';
 import { parseArgument } from '../validation/parse';
@@ -13,9 +14,11 @@ const backendSchema = z.looseObject(
     name: nameSchema,
     execute: functionSchema('a function execute(process, ctx)'),
     concurrencyLimit: concurrencySchema.optional(),
+    rateLimit: rateLimitSchema.optional(),
+    pauseOnRateLimit: z.boolean({ error: 'a boolean' }).optional(),
     healthCheck: functionSchema('a function healthCheck()').optional(),
   },
-  { error: 'an ExecutionBackend (an object with name, execute(process, ctx), concurrencyLimit?, healthCheck?)' },
+  { error: 'an ExecutionBackend (an object with name, execute(process, ctx), concurrencyLimit?, rateLimit?, pauseOnRateLimit?, healthCheck?)' },
 );
 
 /** Checks that `candidate` has the shape of a backend; a miss is a `UsageError` naming `argument`. */

@@ -118,8 +118,8 @@ export class RetryPolicy extends FailurePolicy {
   }
 }
 
-/** The wait an error asks for before a retry (`error.retryAfter`, seconds, e.g. from HTTP 429), or 0. */
-function retryAfterOf(error: Error): number {
+/** @internal The wait an error asks for before a retry (`error.retryAfter`, seconds, e.g. from HTTP 429), or 0. */
+export function retryAfterOf(error: Error): number {
   const retryAfter = 'retryAfter' in error ? error.retryAfter : undefined;
   return typeof retryAfter === 'number' && Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 0;
 }

@@ -24,6 +24,7 @@ import {
   withinTime,
 } from './connection';
 import { type JobOutcome, type JobPayload, DEFAULT_MAX_PAYLOAD_BYTES, jobOutcomeSchema, truncated } from './payload';
+import { type QueueRateLimit, applyQueueRateLimit, queueRateLimitSchema } from './queueRateLimit';
 import { RemoteProcessError } from './RemoteProcessError';
 
 const optionsSchema = z.strictObject(
@@ -37,6 +38,7 @@ const optionsSchema = z.strictObject(
     pollInterval: z.number({ error: 'a number of seconds > 0' }).gt(0).optional(),
     healthTimeout: z.number({ error: 'a number of seconds > 0' }).gt(0).optional(),
     closeTimeout: z.number({ error: 'a number of seconds > 0' }).gt(0).optional(),
+    rateLimit: queueRateLimitSchema.optional(),
   },
   { error: 'an options object { connection, prefix?, concurrencyLimit?, ... }' },
 );
@@ -64,6 +66,12 @@ export interface QueueBackendOptions {
   readonly healthTimeout?: number;
   /** Seconds `close()` waits for Redis to take the last commands before it drops the connections (default 2). */
   readonly closeTimeout?: number;
+  /**
+   * At most `requests.limit` jobs of each queue taken by its workers in `requests.per` seconds, for
+   * every caller and worker of the queue: BullMQ's limiter in Redis (see `applyQueueRateLimit`),
+   * set when this caller first uses the queue. Every caller of a queue should pass the same.
+   */
+  readonly rateLimit?: QueueRateLimit;
 }
 
 /** How a waiting caller hears of its job. */
@@ -123,6 +131,7 @@ export class QueueBackend extends ExecutionBackend {
   readonly #pollInterval: number;
   readonly #healthTimeout: number;
   readonly #closeTimeout: number;
+  readonly #rateLimit: z.output<typeof queueRateLimitSchema> | undefined;
   #waiting = 0;
   /** When Redis last answered this caller (an enqueue, an event, a poll): a busy caller is a live one. */
   #heardAt = 0;
@@ -141,6 +150,7 @@ export class QueueBackend extends ExecutionBackend {
     this.#pollInterval = parsed.pollInterval ?? 5;
     this.#healthTimeout = parsed.healthTimeout ?? 2;
     this.#closeTimeout = parsed.closeTimeout ?? 2;
+    this.#rateLimit = parsed.rateLimit;
     this.#redis = openRedis(options.connection);
   }
 
@@ -284,7 +294,9 @@ export class QueueBackend extends ExecutionBackend {
     const listeners = new Map<string, JobListener>();
     // The stream is read from the last event id before any job is added, so no event of ours can
     // slip by before the first XREAD (reading from "$" would skip what came in between).
-    const ready = this.#redis.xrevrange(bullKeys(this.prefix, queueName).events, '+', '-', 'COUNT', 1).then((last) => {
+    // A rate limit goes into Redis before the first job of this caller is added.
+    const limited = this.#rateLimit === undefined ? Promise.resolve() : applyQueueRateLimit(queue, this.#rateLimit);
+    const ready = Promise.all([limited, this.#redis.xrevrange(bullKeys(this.prefix, queueName).events, '+', '-', 'COUNT', 1)]).then(([, last]) => {
       if (this.#closing !== undefined) return;
       const events = new QueueEvents(queueName, { connection: eventsClient, prefix: this.prefix, lastEventId: last[0]?.[0] ?? '0-0' });
       events.on('progress', ({ jobId, data }) => listeners.get(jobId)?.progress(data));

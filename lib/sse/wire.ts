@@ -44,6 +44,16 @@ interface WireProcessEvent {
 export interface WireQueuedEvent extends WireProcessEvent {
   readonly type: 'queued';
   readonly backend: string;
+  readonly reason: 'slot' | 'rate';
+}
+
+/** `paused` on the wire: `until` is an ISO string. */
+export interface WirePausedEvent extends WireProcessEvent {
+  readonly type: 'paused';
+  readonly backend: string;
+  readonly until: string;
+  readonly reason: 'rate-limited';
+  readonly failure: FailureJSON;
 }
 
 /** `started` on the wire. */
@@ -109,6 +119,7 @@ export type WireEvent =
   | WireQueuedEvent
   | WireStartedEvent
   | WirePartialEvent
+  | WirePausedEvent
   | WireRetryingEvent
   | WireSettledEvent
   | WireDoneEvent

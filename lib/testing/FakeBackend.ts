@@ -1,10 +1,12 @@
 import { Observable, type SchedulerLike, Subscription, asyncScheduler } from 'rxjs';
 import type { Backend, HealthAnswer } from '../backends/ExecutionBackend';
+import { type RateLimit, rateLimitSchema } from '../backends/rateLimit';
 import { UsageError } from '../errors';
 import type { Placement } from '../placement/Placement';
 import type { Process } from '../process/Process';
 import type { ProcessContext } from '../process/ProcessContext';
 import { ProcessResult } from '../process/ProcessResult';
+import { parseArgument } from '../validation/parse';
 
 /**
  * What a `FakeBackend` does with one call. Every field is optional; `{}` runs the process itself
@@ -76,6 +78,10 @@ export interface FakeBackendOptions {
   readonly name?: string;
   /** The most calls in flight at once (default `Infinity`). */
   readonly concurrencyLimit?: number;
+  /** How fast calls may start, across every run (default: no limit). See `RateLimit`. */
+  readonly rateLimit?: RateLimit;
+  /** Whether a failure with `retryAfter` pauses new calls for every run (default `false`). */
+  readonly pauseOnRateLimit?: boolean;
   /** Whose clock delays run on (default `asyncScheduler`, virtual inside `TestScheduler.run`). */
   readonly scheduler?: SchedulerLike;
   /**
@@ -131,6 +137,8 @@ function checkOptions(options: FakeBackendOptions): void {
     byCall.forEach((behaviour: unknown, index) => behaviour === undefined || checkBehaviour(behaviour, `FakeBackend options.byCall[${index}]`));
   }
   if (defaultBehaviour !== undefined) checkBehaviour(defaultBehaviour, 'FakeBackend options.defaultBehaviour');
+  if (options.rateLimit !== undefined) parseArgument(rateLimitSchema, options.rateLimit, 'FakeBackend options.rateLimit');
+  if (options.pauseOnRateLimit !== undefined && typeof options.pauseOnRateLimit !== 'boolean') throw new UsageError('FakeBackend options.pauseOnRateLimit', 'a boolean', options.pauseOnRateLimit);
 }
 
 /**
@@ -163,6 +171,8 @@ function checkOptions(options: FakeBackendOptions): void {
 export class FakeBackend implements Backend {
   readonly name: string;
   readonly concurrencyLimit: number;
+  readonly rateLimit: RateLimit | undefined;
+  readonly pauseOnRateLimit: boolean;
   /** Every call to `execute`, in order. */
   readonly calls: FakeCall[] = [];
   readonly #calls: CallRecord[] = this.calls;
@@ -180,6 +190,8 @@ export class FakeBackend implements Backend {
     checkOptions(options);
     this.name = options.name ?? 'fake';
     this.concurrencyLimit = options.concurrencyLimit ?? Number.POSITIVE_INFINITY;
+    this.rateLimit = options.rateLimit;
+    this.pauseOnRateLimit = options.pauseOnRateLimit ?? false;
     this.#scheduler = options.scheduler ?? asyncScheduler;
     this.#healthy = options.healthy ?? true;
     this.#script = options.script;

@@ -84,6 +84,15 @@ describe('AiSdkBackend places AI SDK models', () => {
     expect((second?.receivedAt ?? 0) - (first?.receivedAt ?? 0)).toBeGreaterThanOrEqual(950);
   });
 
+  test('a 429 pauses the backend by default (a paused event), and rateLimit / pauseOnRateLimit reach it', async () => {
+    server.script('writer', { kind: 'error', status: 429, retryAfterMs: 50 });
+    const { events } = await runWithEvents([[writer, on('writer')]], { registry: registryOf(), onFailure: retry3 });
+    expect(events.find((event) => event.type === 'paused')).toMatchObject({ type: 'paused', backend: 'ai-sdk', reason: 'rate-limited' });
+    const limited = new AiSdkBackend({ provider: provider(), rateLimit: { requests: { limit: 5, per: 60 } }, pauseOnRateLimit: false });
+    expect(limited.rateLimit).toEqual({ requests: { limit: 5, per: 60 } });
+    expect(limited.pauseOnRateLimit).toBe(false);
+  });
+
   test('a wrong key is a final ModelAuthError: one request', async () => {
     const registry = new BackendRegistry().register('ai', new AiSdkBackend({ provider: provider('sk-wrong') }));
     const result = await PLACED_PAR([writer, on('writer')], { registry, onFailure: retry3 }).run();

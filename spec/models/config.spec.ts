@@ -85,7 +85,7 @@ describe.each(PROVIDERS)('$label validates placement.config with its own schema 
 
   test('the backend options are checked when it is built: an unknown option, a bad default config', () => {
     expect(() => provider.backend(server, { concurency: 2 } as never)).toThrow(
-      `${provider.label} options.concurency: expected one of the known options (name, apiKey, baseURL, model, concurrency, timeout, config), received the number 2`,
+      `${provider.label} options.concurency: expected one of the known options (name, apiKey, baseURL, model, concurrency, timeout, rateLimit, pauseOnRateLimit, config), received the number 2`,
     );
     expect(() => provider.backend(server, { config: { maxTokens: 0 } })).toThrow(`${provider.label} options.config.maxTokens: expected a whole number of tokens >= 1, received the number 0`);
     expect(() => provider.backend(server, { baseURL: 'ftp://example.com' })).toThrow(`${provider.label} options.baseURL: expected an http(s) URL, received the string "ftp://example.com"`);

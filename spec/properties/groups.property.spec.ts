@@ -40,6 +40,12 @@ describe('PLACED_PAR on random groups, in virtual time', () => {
 
   groupProperty('3. no backend ever exceeds its concurrencyLimit, across concurrent runs', ['caps'], caseArb({ limit: fc.integer({ min: 1, max: 3 }), minRuns: 1, maxRuns: 2 }));
 
+  groupProperty(
+    '3b. no backend starts more than its rateLimit allows in any window, across concurrent runs; every pair still settles',
+    ['rates', 'results', 'outcomes', 'caps'],
+    caseArb({ rate: fc.record({ limit: fc.integer({ min: 1, max: 4 }), perMs: fc.integer({ min: 1, max: 30 }) }), maxRuns: 2 }),
+  );
+
   groupProperty('4. under HALT nothing starts after the first non-optional failure and every unsettled process ends cancelled', ['halt'], caseArb({ policy: fc.constant({ kind: 'halt' as const }) }));
 
   groupProperty('5. every cancelled process saw its signal abort, and a finished run leaves nothing running', ['signals'], caseArb({ unsubscribe: oftenUnsubscribed }));

@@ -21,5 +21,15 @@ export function marbleScheduler(): TestScheduler {
   return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 }
 
+/** The most of `times` (sorted, ms) inside any half-open window [t, t + width): how a rate limit is checked. */
+export function mostInAnyWindow(times: readonly number[], width: number): number {
+  let most = 0;
+  for (let first = 0, last = 0; last < times.length; last += 1) {
+    while ((times[last] ?? 0) - (times[first] ?? 0) >= width) first += 1;
+    most = Math.max(most, last - first + 1);
+  }
+  return most;
+}
+
 /** The compact event names the marble tests use (the same helper users get from `stbass/testing`). */
 export { eventCode } from '../../lib/testing';

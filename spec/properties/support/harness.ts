@@ -12,6 +12,7 @@ import {
   type ParEvent,
   Placement,
   type Process,
+  type RateLimit,
   Process as makeProcess,
   type ProcessContext,
   ProcessResult,
@@ -197,10 +198,13 @@ class NamedLocalBackend extends LocalBackend {
   override readonly name: string;
   readonly #health: () => HealthAnswer;
 
-  constructor(name: string, concurrency: number, health: () => HealthAnswer) {
+  override readonly rateLimit: RateLimit | undefined;
+
+  constructor(name: string, concurrency: number, health: () => HealthAnswer, rateLimit: RateLimit | undefined) {
     super({ concurrency });
     this.name = name;
     this.#health = health;
+    this.rateLimit = rateLimit;
   }
 
   override healthCheck(): HealthAnswer {
@@ -241,6 +245,11 @@ export function toPolicy(model: PolicyModel): FailurePolicy {
 }
 
 const HEALTH_DELAY = 3;
+
+/** A backend model's `rateLimit`: its starts per window of milliseconds, in seconds. */
+function rateLimitOf(model: BackendModel): RateLimit | undefined {
+  return model.rate === undefined ? undefined : { requests: { limit: model.rate.limit, per: model.rate.perMs / 1000 } };
+}
 
 /**
  * How long after the latest possible deadline instant the control timer is set (ms): more than the
@@ -378,7 +387,7 @@ function setUpCase(model: CaseModel, raw: SchedulerLike, real: boolean): CaseSet
   // ---- backends -------------------------------------------------------------------------------
   const backendTraces: BackendTrace[] = [];
   const registry = new BackendRegistry({
-    default: new NamedLocalBackend('default', model.defaultLimit, () => true),
+    default: new NamedLocalBackend('default', model.defaultLimit, () => true, undefined),
   });
   const defaultTrace: BackendTrace = {
     model: undefined,
@@ -432,12 +441,14 @@ function setUpCase(model: CaseModel, raw: SchedulerLike, real: boolean): CaseSet
       fake: undefined,
     };
     const health = healthAnswer(backendModel.health);
+    const rateLimit = rateLimitOf(backendModel);
     let backend: Backend;
-    if (backendModel.kind === 'local') backend = new NamedLocalBackend(name, backendModel.limit, health);
+    if (backendModel.kind === 'local') backend = new NamedLocalBackend(name, backendModel.limit, health, rateLimit);
     else if (backendModel.kind === 'fake') {
       const fake = new FakeBackend({
         name,
         concurrencyLimit: backendModel.limit,
+        rateLimit,
         scheduler: raw,
         healthy: health,
         defaultBehaviour: { delay: backendModel.latency / 1000 },
@@ -454,6 +465,7 @@ function setUpCase(model: CaseModel, raw: SchedulerLike, real: boolean): CaseSet
       backend = {
         name,
         concurrencyLimit: backendModel.limit,
+        rateLimit,
         healthCheck: health,
         execute: (process: Process, ctx: ProcessContext) => {
           const index = pairFor(process.name);

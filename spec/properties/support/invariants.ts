@@ -1,13 +1,14 @@
 import { BackendUnavailableError, CancelledError, DeadlineExceededError, InvalidResultError, type ParEvent, type ProcessContext, type ProcessResult, RetryPolicy } from '../../../lib';
 import { type AttemptRecord, type CaseTrace, type EventRecord, type RunTrace, fakeCallEnded, toPolicy } from './harness';
 import { type Behaviour, neverEnds } from './model';
+import { mostInAnyWindow } from '../../support/helpers';
 
 // The invariants of the Reliability issue, checked on the trace of one case. Each throws an `Error`
 // naming the run, the index and what was wrong; fast-check shrinks the case and prints it.
 
-export type Invariant = 'outcomes' | 'results' | 'failures' | 'caps' | 'halt' | 'signals' | 'deadline' | 'events' | 'retry';
+export type Invariant = 'outcomes' | 'results' | 'failures' | 'caps' | 'rates' | 'halt' | 'signals' | 'deadline' | 'events' | 'retry';
 
-export const ALL_INVARIANTS: readonly Invariant[] = ['outcomes', 'results', 'failures', 'caps', 'halt', 'signals', 'deadline', 'events', 'retry'];
+export const ALL_INVARIANTS: readonly Invariant[] = ['outcomes', 'results', 'failures', 'caps', 'rates', 'halt', 'signals', 'deadline', 'events', 'retry'];
 
 class InvariantError extends Error {
   override name = 'InvariantError';
@@ -127,6 +128,7 @@ export function checkInvariants(trace: CaseTrace, invariants: readonly Invariant
             checkFailures(trace, run);
             break;
           case 'caps':
+          case 'rates':
             break;
           case 'halt':
             checkHalt(trace, run, attempts);
@@ -151,6 +153,7 @@ export function checkInvariants(trace: CaseTrace, invariants: readonly Invariant
     }
   }
   if (invariants.includes('caps')) checkCaps(trace);
+  if (invariants.includes('rates')) checkRates(trace);
   if (invariants.includes('signals')) checkLeftovers(trace);
 }
 
@@ -242,6 +245,23 @@ function checkFailures(trace: CaseTrace, run: RunTrace): void {
     if (event.type === 'started' || event.type === 'queued') {
       check(event.backend === trace.expectedBackend[event.index]?.name, () => `a ${event.type} event of p${event.index} names backend ${event.backend}`);
     }
+  }
+}
+
+/**
+ * 3b. No backend with a rate limit starts more than `limit` attempts in any window of `perMs`, across
+ * every run. Virtual time only: in real time an attempt is recorded a moment after the engine
+ * admitted it, and a busy machine can stretch that moment past a window's edge.
+ */
+function checkRates(trace: CaseTrace): void {
+  if (trace.realTime) return;
+  for (const backend of trace.backends) {
+    const rate = backend.model?.rate;
+    if (rate === undefined) continue;
+    const starts = trace.attempts.filter((attempt) => trace.expectedBackend[attempt.index] === backend).map((attempt) => attempt.at);
+    starts.sort((a, b) => a - b);
+    const most = mostInAnyWindow(starts, rate.perMs);
+    check(most <= rate.limit, () => `[rates] ${backend.name}: ${most} attempts started within ${rate.perMs} ms (starts at ${starts.join(', ')} ms), limit ${rate.limit}`);
   }
 }
 

@@ -19,6 +19,14 @@ export interface BackendModel {
   readonly health: Health;
   /** Milliseconds the backend waits before running the process (probe and fake). */
   readonly latency: number;
+  /** Its `rateLimit.requests`, with `per` in milliseconds, if it has one. */
+  readonly rate?: RateModel | undefined;
+}
+
+/** At most `limit` starts in any window of `perMs` milliseconds. */
+export interface RateModel {
+  readonly limit: number;
+  readonly perMs: number;
 }
 
 /** What one process (or its backend) does on each attempt. Delays are milliseconds. */
@@ -108,6 +116,8 @@ export interface CaseConstraints {
   readonly deadline?: fc.Arbitrary<DeadlineModel | undefined>;
   readonly unsubscribe?: fc.Arbitrary<UnsubscribeModel>;
   readonly limit?: fc.Arbitrary<number>;
+  /** The backends' rate limits (default `rateArb`: none for most). */
+  readonly rate?: fc.Arbitrary<RateModel | undefined>;
   readonly maxPairs?: number;
   readonly minRuns?: number;
   readonly maxRuns?: number;
@@ -127,12 +137,19 @@ export const healthArb: fc.Arbitrary<Health> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom<Health>('down', 'throws', 'late-up', 'late-down', 'not-boolean') },
 );
 
-export function backendArb(limit: fc.Arbitrary<number> = limitArb): fc.Arbitrary<BackendModel> {
+/** Most backends have no rate limit; one in three allows 1–4 starts per 1–30 ms. */
+export const rateArb: fc.Arbitrary<RateModel | undefined> = fc.oneof(
+  { weight: 2, arbitrary: fc.constant(undefined) },
+  { weight: 1, arbitrary: fc.record({ limit: fc.integer({ min: 1, max: 4 }), perMs: fc.integer({ min: 1, max: 30 }) }) },
+);
+
+export function backendArb(limit: fc.Arbitrary<number> = limitArb, rate: fc.Arbitrary<RateModel | undefined> = rateArb): fc.Arbitrary<BackendModel> {
   return fc.record({
     kind: fc.constantFrom<BackendKind>('probe', 'fake', 'local'),
     limit,
     health: healthArb,
     latency: fc.integer({ min: 0, max: 5 }),
+    rate,
   });
 }
 
@@ -190,7 +207,7 @@ export function caseArb(constraints: CaseConstraints = {}): fc.Arbitrary<CaseMod
   const behaviour = constraints.behaviour ?? behaviourArb;
   // No `chain`: every field shrinks on its own, so failing cases shrink small.
   return fc.record({
-    backends: fc.array(backendArb(limit), { minLength: 1, maxLength: 4 }),
+    backends: fc.array(backendArb(limit, constraints.rate ?? rateArb), { minLength: 1, maxLength: 4 }),
     defaultLimit: limit,
     pairs: fc.array(
       fc.record({
