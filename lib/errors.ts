@@ -61,7 +61,7 @@ export class DeadlineExceededError extends Error {
 }
 
 /** Why a process was cancelled. */
-export type CancelReason = 'halt' | 'unsubscribed';
+export type CancelReason = 'halt' | 'unsubscribed' | 'superseded';
 
 /**
  * The process was cancelled before it settled: another process failed under HALT, or the run was
@@ -74,7 +74,7 @@ export type CancelReason = 'halt' | 'unsubscribed';
  * ```
  */
 export class CancelledError extends Error {
-  /** `halt` when a sibling failed under HALT, `unsubscribed` when the run was unsubscribed. */
+  /** `halt` when a sibling failed under HALT, `unsubscribed` when the run was unsubscribed, `superseded` when another placement of its fallback chain settled the pair first (a hedge). */
   readonly reason: CancelReason;
   /** The name of the process whose failure halted the group (only for `halt`). */
   readonly haltedBy: string | undefined;
@@ -83,7 +83,9 @@ export class CancelledError extends Error {
     const text =
       reason === 'halt'
         ? `cancelled: process "${haltedBy?.processName ?? '?'}" failed (${haltedBy?.error.name ?? 'Error'}: ${haltedBy?.error.message ?? ''}) and the group halted`
-        : 'cancelled: the run was unsubscribed before the process settled';
+        : reason === 'superseded'
+          ? 'cancelled: another attempt of the same pair on another placement of its chain (a hedge) settled it first'
+          : 'cancelled: the run was unsubscribed before the process settled';
     super(text, haltedBy === undefined ? undefined : { cause: haltedBy.error });
     this.name = 'CancelledError';
     this.reason = reason;

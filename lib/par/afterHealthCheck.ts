@@ -1,7 +1,8 @@
 import { Observable, type OperatorFunction, concatMap, defaultIfEmpty, from, isObservable, map, of, take, catchError } from 'rxjs';
-import { type Backend, ExecutionBackend } from '../backends/ExecutionBackend';
+import { ExecutionBackend } from '../backends/ExecutionBackend';
 import { toError } from '../errors';
 import { isPromiseLike } from '../validation/isPromiseLike';
+import type { HealthChecked } from './healthCache';
 
 /** Why a backend cannot take work, from its health check. */
 export interface Unhealthy {
@@ -31,7 +32,7 @@ function verdictOf(answer: unknown): Unhealthy | undefined {
  * attempts$.pipe(afterHealthCheck(backend, (why) => settlement(new BackendUnavailableError(...))));
  * ```
  */
-export function afterHealthCheck<E>(backend: Backend, unavailable: (why: Unhealthy) => E): OperatorFunction<E, E> {
+export function afterHealthCheck<E>(backend: HealthChecked, unavailable: (why: Unhealthy) => E): OperatorFunction<E, E> {
   // The base class's check always answers true: nothing to wait for.
   if (backend.healthCheck === undefined || backend.healthCheck === ExecutionBackend.prototype.healthCheck) return (source) => source;
   return (source) =>

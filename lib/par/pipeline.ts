@@ -18,6 +18,7 @@ import { RetryPolicy } from '../policy/FailurePolicy';
 import type { Failure } from '../process/Failure';
 import { afterHealthCheck } from './afterHealthCheck';
 import { attempt$ } from './attempt';
+import { fallbackChain } from './fallbackChain';
 import type { DoneEvent, QueuedEvent } from './events';
 import { haltOn } from './haltOn';
 import { type Stop, mergePlaced } from './mergePlaced';
@@ -31,11 +32,13 @@ import { withSlot } from './withSlot';
 
 /** One placed process: health check, a slot of its backend, an attempt; again while the policy retries. */
 export function placed$<T>(task: PlacedTask<T>): Observable<EngineEvent<T>> {
+  // A pair with several placements runs each through this function in turn (fallbackChain.ts).
+  if (task.chain !== undefined) return fallbackChain(task, task.chain, placed$);
   const { backend, settings } = task;
   if (backend instanceof Error) return of(settlement(task, backend));
   const queued = settings.verbose ? (): QueuedEvent | undefined => (task.attempts === 0 ? { type: 'queued', index: task.index, name: task.process.name, placement: task.placement, backend: backend.name } : undefined) : undefined;
   const attempts$ = withSlot(slotsFor(backend), (lease) => attempt$(task, backend, lease), queued).pipe(
-    afterHealthCheck<EngineEvent<T>>(backend, (why) => settlement(task, unavailable(task, why.detail, why.cause))),
+    afterHealthCheck<EngineEvent<T>>(settings.health?.of(backend) ?? backend, (why) => settlement(task, unavailable(task, why.detail, why.cause))),
   );
   const { policy } = settings;
   const retried$ = policy instanceof RetryPolicy ? attempts$.pipe(retryBy(task, policy)) : attempts$;
@@ -76,7 +79,7 @@ export function group$<T>(tasks: readonly PlacedTask<T>[], settings: RunSettings
 }
 
 function entryOf<T>({ task, result }: Settlement<T>, settledAt: number): PAREntry<T> {
-  return new SettledEntry(task.index, task.process.name, task.placement, backendName(task), result, task.attempts, task.usage, task.startedAt, settledAt);
+  return new SettledEntry(task.index, task.process.name, task.placement, backendName(task), result, task.attempts, task.usage, task.startedAt, settledAt, task.chain?.tried);
 }
 
 function settlement<T>(task: PlacedTask<T>, error: Error): Settlement<T> {
