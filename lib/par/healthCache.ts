@@ -1,4 +1,4 @@
-import { type Observable, ReplaySubject, type SchedulerLike, from, isObservable, share, take, throwError } from 'rxjs';
+import { ReplaySubject, type SchedulerLike, from, isObservable, share, take, throwError } from 'rxjs';
 import { type Backend, ExecutionBackend } from '../backends/ExecutionBackend';
 import { isPromiseLike } from '../validation/isPromiseLike';
 
@@ -40,7 +40,7 @@ function ask(backend: Backend): unknown {
     return throwError(() => error);
   }
   if (!isObservable(answer) && !isPromiseLike(answer)) return answer;
-  return (from(answer) as Observable<unknown>).pipe(
+  return from(answer).pipe(
     take(1),
     share({ connector: () => new ReplaySubject<unknown>(1), resetOnError: false, resetOnComplete: false, resetOnRefCountZero: true }),
   );
