@@ -10,6 +10,7 @@ import { type ChainSpec, fallbackReason } from './chainSpec';
 import type { FallbackReason, PartialEvent } from './events';
 import type { PlacementAttempt } from './PARResult';
 import { type EngineEvent, type PlacedTask, type RunSettings, backendName, placeTask } from './task';
+import { deferDrains } from './slots';
 import { timerAt } from './timerAt';
 
 /** @internal A chain's run so far: the placements started (each its own task) and how each ended. */
@@ -183,8 +184,11 @@ export function fallbackChain<T>(task: PlacedTask<T>, chain: ChainState<T>, plac
     const settle = (winner: PlacedTask<T>, result: ProcessResult<T>): void => {
       settled = true;
       chain.current = winner;
-      cut(() => new CancelledError('superseded'));
-      subscriber.next({ type: 'settled', task, result });
+      // The slots the losers free go on after the settlement: the pair settles, then a waiter starts.
+      deferDrains(() => {
+        cut(() => new CancelledError('superseded'));
+        subscriber.next({ type: 'settled', task, result });
+      });
       subscriber.complete();
     };
     const failWith = (last: Running<T>, failure: Failure): void => {
