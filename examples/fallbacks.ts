@@ -91,7 +91,7 @@ export async function main(print: Print = console.log): Promise<PARResult> {
       { header: 'ms', align: 'right', width: 5 },
       { header: 'process', width: 11 },
       { header: 'event', width: 10 },
-      { header: 'detail', width: 120 },
+      { header: 'detail', width: 140 },
     ],
     print,
   );
