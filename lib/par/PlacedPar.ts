@@ -76,9 +76,12 @@ export class PlacedPar<T = unknown> extends Observable<ParEvent<T>> implements P
     this.name = name;
   }
 
-  /** The processes and placements of the group, in declaration order (a chain as its list of placements). */
+  /** The processes and placements of the group, in declaration order (a chain as its list of placements, and its options if given). */
   get pairs(): (PlacedPair<T> | ChainedPair<T>)[] {
-    return this.#pairs.map(({ process, placement, chain }) => (chain === undefined ? [process, placement] : [process, chain.placements]));
+    return this.#pairs.map(({ process, placement, chain }) => {
+      if (chain === undefined) return [process, placement];
+      return chain.options === undefined ? [process, chain.placements] : [process, chain.placements, chain.options];
+    });
   }
 
   /** Every event of a run, ending with `done`; never errors because of what a process did. */

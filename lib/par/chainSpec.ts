@@ -47,6 +47,8 @@ export interface ChainSpec {
   readonly onStreamBreak: 'restart' | 'fail';
   /** Whether a placement's final failure moves the chain on. */
   readonly movesOn: (failure: Failure) => boolean;
+  /** The pair options as given (validated), so that `group.pairs` gives them back. */
+  readonly options: ChainOptions | undefined;
 }
 
 /** An error that says it is a timeout (`AbortSignal.timeout`'s, a client's `TimeoutError`). */
@@ -90,6 +92,7 @@ export function resolvePlacements(where: unknown, options: unknown, argument: st
       hedgeAfterMs: parsed.hedge === undefined ? undefined : parsed.hedge.after * 1000,
       onStreamBreak: parsed.onStreamBreak ?? 'restart',
       movesOn: parsed.fallbackOn ?? movesOnByDefault,
+      options: options === undefined ? undefined : parsed,
     },
   };
 }

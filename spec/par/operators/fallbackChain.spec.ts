@@ -170,8 +170,10 @@ describe('fallbackChain: moving on', () => {
     expect(A.orElse(B.orElse(C))).toEqual(new PlacementChain([A, B, C]));
     expect(A.orElse(B).summary).toBe('endpoint=a | then endpoint=b');
     const { registry } = backends({ a: { healthy: false } });
-    const group = PLACED_PAR([process, [A, B]], [process, A.orElse(B)], [process, [B]], { registry });
-    expect(group.pairs.map(([, where]) => where)).toEqual([[A, B], [A, B], B]);
+    const hedged = { hedge: { after: 1 } };
+    const group = PLACED_PAR([process, [A, B]], [process, A.orElse(B), hedged], [process, [B]], { registry });
+    expect(group.pairs.map(([, ...where]) => where)).toEqual([[[A, B]], [[A, B], hedged], [B]]);
+    expect(PLACED_PAR(...group.pairs, { registry }).pairs).toEqual(group.pairs);
     const result = await group.run();
     expect(result.entries.map((entry) => entry.backend)).toEqual(['b', 'b', 'b']);
     expect(result.entries[2]?.placements).toBeUndefined();
