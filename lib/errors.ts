@@ -118,6 +118,30 @@ export class BackendUnavailableError extends Error {
 }
 
 /**
+ * A placement of a fallback chain did not settle within the chain's `timeout`: the attempt there is
+ * cancelled (its signal aborts with this error) and the chain moves on to its next placement.
+ *
+ * @example
+ * ```ts
+ * PLACED_PAR([writer, [opus, haiku], { timeout: 20 }]); // opus gets 20 s, then haiku
+ * result.entries[0]?.placements?.[0]?.failure?.error instanceof PlacementTimeoutError; // when it took too long
+ * ```
+ */
+export class PlacementTimeoutError extends Error {
+  /** The placement that took too long. */
+  readonly placement: Placement;
+  /** The chain's `timeout`, in seconds. */
+  readonly timeout: number;
+
+  constructor(placement: Placement, timeout: number) {
+    super(`placement (${placement.summary}) did not settle within the chain's timeout of ${timeout} s`);
+    this.name = 'PlacementTimeoutError';
+    this.placement = placement;
+    this.timeout = timeout;
+  }
+}
+
+/**
  * A process or backend produced something that is not a `ProcessResult`.
  *
  * @example

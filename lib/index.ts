@@ -32,6 +32,7 @@ export {
   CancelledError,
   BackendUnavailableError,
   InvalidResultError,
+  PlacementTimeoutError,
   ValidationError,
   type DeadlinePhase,
   type CancelReason,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BackendUnavailableError, CancelledError, DeadlineExceededError, UsageError } from '../errors';
+import { BackendUnavailableError, CancelledError, DeadlineExceededError, PlacementTimeoutError, UsageError } from '../errors';
 import { Placement } from '../placement/Placement';
 import { PlacementChain } from '../placement/PlacementChain';
 import type { Failure } from '../process/Failure';
@@ -20,9 +20,10 @@ const chainOptionsSchema = z.strictObject(
   {
     hedge: hedgeSchema.optional(),
     onStreamBreak: z.enum(['restart', 'fail'], { error: 'one of "restart", "fail"' }).optional(),
+    timeout: hedgeSchema.shape.after.optional(),
     fallbackOn: z.custom<(failure: Failure) => boolean>((value) => typeof value === 'function', { error: 'a function (failure) => boolean' }).optional(),
   },
-  { error: 'pair options { hedge?, onStreamBreak?, fallbackOn? }' },
+  { error: 'pair options { hedge?, onStreamBreak?, timeout?, fallbackOn? }' },
 );
 
 /**
@@ -30,7 +31,7 @@ const chainOptionsSchema = z.strictObject(
  *
  * @example
  * ```ts
- * PLACED_PAR([writer, [opus, haiku], { hedge: { after: 2 }, onStreamBreak: 'restart' }]);
+ * PLACED_PAR([writer, [opus, haiku], { hedge: { after: 2 }, onStreamBreak: 'restart', timeout: 30 }]);
  * ```
  */
 export type ChainOptions = z.input<typeof chainOptionsSchema>;
@@ -45,15 +46,17 @@ export interface ChainSpec {
   /** When the next placement starts beside one that has not settled (ms), if hedged. */
   readonly hedgeAfterMs: number | undefined;
   readonly onStreamBreak: 'restart' | 'fail';
+  /** How long each placement may take before the chain cuts it and moves on (seconds), if limited. */
+  readonly timeout: number | undefined;
   /** Whether a placement's final failure moves the chain on. */
   readonly movesOn: (failure: Failure) => boolean;
   /** The pair options as given (validated), so that `group.pairs` gives them back. */
   readonly options: ChainOptions | undefined;
 }
 
-/** An error that says it is a timeout (`AbortSignal.timeout`'s, a client's `TimeoutError`). */
+/** An error that says it is a timeout: the chain's own (`timeout`), `AbortSignal.timeout`'s, a client's `TimeoutError`. */
 function isTimeout(error: Error): boolean {
-  return error.name === 'TimeoutError';
+  return error instanceof PlacementTimeoutError || error.name === 'TimeoutError';
 }
 
 /**
@@ -91,6 +94,7 @@ export function resolvePlacements(where: unknown, options: unknown, argument: st
       placements,
       hedgeAfterMs: parsed.hedge === undefined ? undefined : parsed.hedge.after * 1000,
       onStreamBreak: parsed.onStreamBreak ?? 'restart',
+      timeout: parsed.timeout,
       movesOn: parsed.fallbackOn ?? movesOnByDefault,
       options: options === undefined ? undefined : parsed,
     },

@@ -1,5 +1,5 @@
 import { Observable, Subscriber, type Subscription } from 'rxjs';
-import { CancelledError } from '../errors';
+import { CancelledError, PlacementTimeoutError } from '../errors';
 import type { Placement } from '../placement/Placement';
 import { Failure } from '../process/Failure';
 import type { Process, ProcessBase } from '../process/Process';
@@ -9,7 +9,7 @@ import { type TokenUsage, addUsage } from '../process/usage';
 import { type ChainSpec, fallbackReason } from './chainSpec';
 import type { FallbackReason, PartialEvent } from './events';
 import type { PlacementAttempt } from './PARResult';
-import { type EngineEvent, type PlacedTask, type RunSettings, backendName, placeTask } from './task';
+import { type EngineEvent, type PlacedTask, type RunSettings, backendName, failed, placeTask } from './task';
 import { deferDrains } from './slots';
 import { timerAt } from './timerAt';
 
@@ -97,12 +97,15 @@ interface Running<T> {
   readonly hedge: boolean;
   /** Its partials, held back while another placement's are the ones shown. */
   held: PartialEvent[];
+  /** The chain's `timeout` for it, while it runs. */
+  timeout: Subscription | undefined;
 }
 
 /**
  * Runs a pair's fallback chain: its first placement through `placeOne` (health check, slot,
  * attempt, retries: the pipeline of a single placement), and on a final failure that the chain
- * counts as a reason to move on (`spec.movesOn`) the next one, announced by a `fallback` event;
+ * counts as a reason to move on (`spec.movesOn`; a placement past the chain's `timeout` is cut and
+ * fails with a `PlacementTimeoutError`) the next one, announced by a `fallback` event;
  * with a hedge, the next placement also starts when the current one has not settled `hedge.after`
  * after it started. The first success settles the pair and cancels every other placement still
  * running (its signal aborts with a `CancelledError` `superseded`; its slot returns when its work
@@ -158,6 +161,7 @@ export function fallbackChain<T>(task: PlacedTask<T>, chain: ChainState<T>, plac
       hedgeTimer?.unsubscribe();
       for (const each of [...running.values()]) {
         running.delete(each.task);
+        each.timeout?.unsubscribe();
         const error = reason(each.task);
         each.task.cutReason ??= error;
         each.subscriber.unsubscribe();
@@ -220,7 +224,9 @@ export function fallbackChain<T>(task: PlacedTask<T>, chain: ChainState<T>, plac
       start(placement, reason === 'hedge');
     };
     const onSettled = (run: Running<T>, result: ProcessResult<T>): void => {
+      if (settled || !running.has(run.task)) return;
       running.delete(run.task);
+      run.timeout?.unsubscribe();
       const failure = result.failureOrUndefined;
       if (failure === undefined) {
         record(run.task, run.hedge, 'ok', undefined);
@@ -246,6 +252,7 @@ export function fallbackChain<T>(task: PlacedTask<T>, chain: ChainState<T>, plac
         task: placed,
         hedge,
         held: [],
+        timeout: undefined,
         subscriber: new Subscriber<EngineEvent<T>>({
           next: (inner: EngineEvent<T>) => {
             if (inner.type === 'settled') return onSettled(run, inner.result);
@@ -260,7 +267,18 @@ export function fallbackChain<T>(task: PlacedTask<T>, chain: ChainState<T>, plac
       };
       running.set(placed, run);
       armHedge(spec.hedgeAfterMs);
+      if (spec.timeout !== undefined) run.timeout = timerAt(scheduler, scheduler.now() + spec.timeout * 1000).subscribe(() => timedOut(run, spec.timeout ?? 0));
       placeOne(placed).subscribe(run.subscriber);
+    };
+    /** The placement took longer than the chain's `timeout`: cut it (its signal aborts with the timeout) and go on as after a failure. */
+    const timedOut = (run: Running<T>, seconds: number): void => {
+      const error = new PlacementTimeoutError(run.task.placement, seconds);
+      run.task.cutReason ??= error;
+      // The slot it frees goes on once the chain has moved on: never to a waiter ahead of the next placement.
+      deferDrains(() => {
+        run.subscriber.unsubscribe();
+        onSettled(run, failed(run.task, error));
+      });
     };
 
     start(undefined, false); // the primary, placed with the pair

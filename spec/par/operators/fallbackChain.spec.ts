@@ -10,6 +10,7 @@ import {
   PLACED_PAR,
   Placement,
   PlacementChain,
+  PlacementTimeoutError,
   Process,
   ProcessResult,
   mapPlaced,
@@ -119,6 +120,23 @@ describe('fallbackChain: moving on', () => {
       PLACED_PAR([process, [A, B]], { registry }).events$.subscribe({ next: (event) => event.type === 'fallback' && reasons.push(event.reason), complete: resolve }),
     );
     expect(reasons).toEqual(['timeout']);
+  });
+
+  test('the chain’s timeout cuts a placement that takes too long (its signal aborts) and moves on', () => {
+    const scheduler = marbleScheduler();
+    const kept: { result?: PARResult } = {};
+    scheduler.run(({ expectObservable }) => {
+      const { a, registry } = backends({ a: { defaultBehaviour: { hang: true } }, b: { defaultBehaviour: { result: 'B', delay: 0.005 } } });
+      const group = PLACED_PAR([process, [A, B], { timeout: 0.01 }], { registry, scheduler });
+      expectObservable(codes(group.events$, kept)).toBe('a 9ms (ba) 1ms (cd|)', { a: 'started:p#1', b: 'fallback:p:timeout', c: 'settled:p:ok', d: 'done:ok' });
+      scheduler.flush();
+      expect(a.calls[0]?.status).toBe('cancelled');
+      expect(a.calls[0]?.cancelReason).toBeInstanceOf(PlacementTimeoutError);
+      expect(a.calls[0]?.endedAt).toBe(10);
+    });
+    const [tried] = kept.result?.entries[0]?.placements ?? [];
+    expect(tried?.failure?.error).toMatchObject({ name: 'PlacementTimeoutError', timeout: 0.01, placement: A });
+    expect(tried?.outcome).toBe('failed');
   });
 
   test('an error that says it is permanent does not move on: the request itself is wrong', async () => {

@@ -9,6 +9,7 @@ import {
   type HealthAnswer,
   PLACED_PAR,
   type PARResult,
+  PlacementTimeoutError,
   type ParEvent,
   Placement,
   Process,
@@ -40,6 +41,8 @@ export interface ChainPairModel {
   /** What the call on each placement of the chain does (by position; the last one repeats). */
   readonly behaviours: readonly ChainBehaviour[];
   readonly hedgeMs: number | undefined;
+  /** The chain's `timeout` per placement (ms), if any. */
+  readonly timeoutMs: number | undefined;
   readonly onStreamBreak: 'restart' | 'fail';
   readonly optional: boolean;
 }
@@ -76,6 +79,7 @@ export const chainCaseArb: fc.Arbitrary<ChainCaseModel> = fc.record({
       chain: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 3 }),
       behaviours: fc.array(behaviourArb, { minLength: 1, maxLength: 3 }),
       hedgeMs: fc.option(fc.integer({ min: 1, max: 10 }), { freq: 2, nil: undefined }),
+      timeoutMs: fc.option(fc.integer({ min: 1, max: 15 }), { freq: 3, nil: undefined }),
       onStreamBreak: fc.constantFrom('restart' as const, 'fail' as const),
       optional: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
     }),
@@ -160,7 +164,11 @@ export function runChainCase(model: ChainCaseModel): ChainTrace {
     });
     const items = model.pairs.map((pair, index) => {
       const placements = pair.chain.map((backend, position) => placementOf(backend % model.backends.length, position));
-      const options: ChainOptions = { onStreamBreak: pair.onStreamBreak, ...(pair.hedgeMs === undefined ? {} : { hedge: { after: pair.hedgeMs / 1000 } }) };
+      const options: ChainOptions = {
+        onStreamBreak: pair.onStreamBreak,
+        ...(pair.hedgeMs === undefined ? {} : { hedge: { after: pair.hedgeMs / 1000 } }),
+        ...(pair.timeoutMs === undefined ? {} : { timeout: pair.timeoutMs / 1000 }),
+      };
       return [processes[index] ?? processes[0], placements, options] as const;
     });
     const policy = model.policy.kind === 'halt' ? FailurePolicy.HALT : model.policy.kind === 'collect' ? FailurePolicy.COLLECT : FailurePolicy.retry({ maxAttempts: model.policy.maxAttempts, backoff: 'constant', baseDelay: 0.002 });
@@ -233,7 +241,9 @@ export function checkLosersCancelled(trace: ChainTrace): void {
         check(call.status !== 'running', () => `pair ${index}: a call on ${fake.name} is still running after the run`);
         check(settledAt !== undefined && (call.endedAt ?? 0) <= settledAt, () => `pair ${index}: a call on ${fake.name} ended at ${String(call.endedAt)}, after the pair settled at ${String(settledAt)}`);
         if (call.status === 'cancelled' && entry?.result.isOk === true) {
-          check(call.cancelReason instanceof CancelledError && call.cancelReason.reason === 'superseded', () => `pair ${index}: a loser on ${fake.name} was cancelled with ${String(call.cancelReason)}`);
+          // A pair that succeeded cancelled only the losers of a hedge (and placements past the chain's timeout).
+          const superseded = call.cancelReason instanceof CancelledError && call.cancelReason.reason === 'superseded';
+          check(superseded || call.cancelReason instanceof PlacementTimeoutError, () => `pair ${index}: a loser on ${fake.name} was cancelled with ${String(call.cancelReason)}`);
         }
       }
     }
