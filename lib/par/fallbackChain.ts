@@ -119,10 +119,10 @@ interface Running<T> {
  * void) and goes on; the next placement shown has its held partials replayed first.
  *
  * ```
- * placements: [a, b]              hedge: { after: 3 ms }
- * a:          -s---------(A|)     a:  -s-----------…
- * b:                              b:      s--(B|)
- * result:     -s-F-s--(R|)        result: -s--hs--(R|)    F: fallback a→b, h: fallback (hedge), a cancelled
+ * placements [a, b], a fails:       hedged after 3 ms, b wins:
+ * a:       -s-(X|)                  a:       -s-------!          (cancelled: superseded)
+ * b:             s--(B|)            b:           s--(B|)
+ * result:  -s-(fs)--(R|)            result:  -s--(hs)--(R|)      f: fallback "failed", h: fallback "hedge"
  * ```
  *
  * @example
@@ -267,7 +267,8 @@ export function fallbackChain<T>(task: PlacedTask<T>, chain: ChainState<T>, plac
       };
       running.set(placed, run);
       armHedge(spec.hedgeAfterMs);
-      if (spec.timeout !== undefined) run.timeout = timerAt(scheduler, scheduler.now() + spec.timeout * 1000).subscribe(() => timedOut(run, spec.timeout ?? 0));
+      const { timeout } = spec;
+      if (timeout !== undefined) run.timeout = timerAt(scheduler, scheduler.now() + timeout * 1000).subscribe(() => timedOut(run, timeout));
       placeOne(placed).subscribe(run.subscriber);
     };
     /** The placement took longer than the chain's `timeout`: cut it (its signal aborts with the timeout) and go on as after a failure. */
