@@ -61,7 +61,7 @@ export class DeadlineExceededError extends Error {
 }
 
 /** Why a process was cancelled. */
-export type CancelReason = 'halt' | 'unsubscribed';
+export type CancelReason = 'halt' | 'unsubscribed' | 'superseded';
 
 /**
  * The process was cancelled before it settled: another process failed under HALT, or the run was
@@ -74,7 +74,7 @@ export type CancelReason = 'halt' | 'unsubscribed';
  * ```
  */
 export class CancelledError extends Error {
-  /** `halt` when a sibling failed under HALT, `unsubscribed` when the run was unsubscribed. */
+  /** `halt` when a sibling failed under HALT, `unsubscribed` when the run was unsubscribed, `superseded` when another placement of its fallback chain settled the pair first (a hedge). */
   readonly reason: CancelReason;
   /** The name of the process whose failure halted the group (only for `halt`). */
   readonly haltedBy: string | undefined;
@@ -83,7 +83,9 @@ export class CancelledError extends Error {
     const text =
       reason === 'halt'
         ? `cancelled: process "${haltedBy?.processName ?? '?'}" failed (${haltedBy?.error.name ?? 'Error'}: ${haltedBy?.error.message ?? ''}) and the group halted`
-        : 'cancelled: the run was unsubscribed before the process settled';
+        : reason === 'superseded'
+          ? 'cancelled: another attempt of the same pair on another placement of its chain (a hedge) settled it first'
+          : 'cancelled: the run was unsubscribed before the process settled';
     super(text, haltedBy === undefined ? undefined : { cause: haltedBy.error });
     this.name = 'CancelledError';
     this.reason = reason;
@@ -112,6 +114,30 @@ export class BackendUnavailableError extends Error {
     this.name = 'BackendUnavailableError';
     this.backend = backend;
     this.placement = placement;
+  }
+}
+
+/**
+ * A placement of a fallback chain did not settle within the chain's `timeout`: the attempt there is
+ * cancelled (its signal aborts with this error) and the chain moves on to its next placement.
+ *
+ * @example
+ * ```ts
+ * PLACED_PAR([writer, [opus, haiku], { timeout: 20 }]); // opus gets 20 s, then haiku
+ * result.entries[0]?.placements?.[0]?.failure?.error instanceof PlacementTimeoutError; // when it took too long
+ * ```
+ */
+export class PlacementTimeoutError extends Error {
+  /** The placement that took too long. */
+  readonly placement: Placement;
+  /** The chain's `timeout`, in seconds. */
+  readonly timeout: number;
+
+  constructor(placement: Placement, timeout: number) {
+    super(`placement (${placement.summary}) did not settle within the chain's timeout of ${timeout} s`);
+    this.name = 'PlacementTimeoutError';
+    this.placement = placement;
+    this.timeout = timeout;
   }
 }
 

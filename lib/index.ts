@@ -1,4 +1,5 @@
 export { Placement, type PlacementFields, type JsonValue } from './placement/Placement';
+export { PlacementChain } from './placement/PlacementChain';
 export { BackendRegistry, defaultRegistry, type BackendRegistryOptions } from './placement/BackendRegistry';
 export { Process, ProcessBase, isProcess, type ProcessDefinition, type ProcessFactory, type ProcessOutput, type RunFunction, type Schema } from './process/Process';
 export { ProcessContext, type ProcessContextFields } from './process/ProcessContext';
@@ -9,16 +10,31 @@ export { ExecutionBackend, type Backend, type HealthAnswer } from './backends/Ex
 export type { RateLimit } from './backends/rateLimit';
 export { LocalBackend, type LocalBackendOptions } from './backends/LocalBackend';
 export { FailurePolicy, RetryPolicy, type Backoff, type RetryOptions } from './policy/FailurePolicy';
-export { PLACED_PAR, PAR, PlacedPar, type PlacedPair, type PlacedItem, type ValueOfItem } from './par/PlacedPar';
+export { PLACED_PAR, PAR, PlacedPar, type PlacedPair, type ChainedPair, type PlacedItem, type ValueOfItem } from './par/PlacedPar';
+export type { ChainOptions, Placements } from './par/chainSpec';
 export type { PlacedParOptions } from './par/options';
-export { PARResult, type PAREntry, type PARReport } from './par/PARResult';
-export type { ParEvent, QueuedEvent, StartedEvent, PartialEvent, PausedEvent, RetryingEvent, SettledEvent, DoneEvent, ProcessEventBase } from './par/events';
+export { PARResult, type PAREntry, type PARReport, type PlacementAttempt } from './par/PARResult';
+export type {
+  ParEvent,
+  QueuedEvent,
+  StartedEvent,
+  PartialEvent,
+  PausedEvent,
+  RetryingEvent,
+  FallbackEvent,
+  FallbackReason,
+  RestartedEvent,
+  SettledEvent,
+  DoneEvent,
+  ProcessEventBase,
+} from './par/events';
 export {
   UsageError,
   DeadlineExceededError,
   CancelledError,
   BackendUnavailableError,
   InvalidResultError,
+  PlacementTimeoutError,
   ValidationError,
   type DeadlinePhase,
   type CancelReason,

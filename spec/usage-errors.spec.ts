@@ -49,7 +49,18 @@ describe('PLACED_PAR and PAR: wrong pairs and processes', () => {
   const rows: Row[] = [
     ['a number instead of a pair', () => PLACED_PAR(42 as never), 'PLACED_PAR argument 1', '[Process, Placement] pair', 'the number 42'],
     ['a pair of one element', () => PLACED_PAR([agent] as never), 'PLACED_PAR argument 1', '[Process, Placement] pair', 'an array of length 1'],
-    ['a pair of three elements', () => PLACED_PAR([agent, placement, 1] as never), 'PLACED_PAR argument 1', '[Process, Placement] pair', 'an array of length 3'],
+    ['a pair of four elements', () => PLACED_PAR([agent, placement, {}, 1] as never), 'PLACED_PAR argument 1', '[Process, Placement] pair', 'an array of length 4'],
+    ['a third element that is not pair options', () => PLACED_PAR([agent, placement, 1] as never), 'PLACED_PAR argument 1[2]', 'pair options { hedge?, onStreamBreak?, timeout?, fallbackOn? }', 'the number 1'],
+    ['a chain that is an empty array', () => PLACED_PAR([agent, []] as never), 'PLACED_PAR argument 1[1]', 'a non-empty array of Placements', 'an array of length 0'],
+    ['a chain with something else than a Placement', () => PLACED_PAR([agent, [placement, 'haiku']] as never), 'PLACED_PAR argument 1[1][1]', 'a Placement', 'the string "haiku"'],
+    ['a hedge without after', () => PLACED_PAR([agent, [placement, placement], { hedge: {} }] as never), 'PLACED_PAR argument 1[2].hedge.after', 'seconds > 0', 'undefined'],
+    ['a hedge after 0 seconds', () => PLACED_PAR([agent, [placement, placement], { hedge: { after: 0 } }]), 'PLACED_PAR argument 1[2].hedge.after', 'seconds > 0', 'the number 0'],
+    ['an unknown onStreamBreak', () => PLACED_PAR([agent, [placement, placement], { onStreamBreak: 'retry' }] as never), 'PLACED_PAR argument 1[2].onStreamBreak', 'one of "restart", "fail"', 'the string "retry"'],
+    ['a typo in pair options', () => PLACED_PAR([agent, [placement, placement], { hedges: { after: 1 } }] as never), 'PLACED_PAR argument 1[2].hedges', 'one of the known options (hedge, onStreamBreak, timeout, fallbackOn)', 'an object with keys { after }'],
+    ['a negative chain timeout', () => PLACED_PAR([agent, [placement, placement], { timeout: -1 }]), 'PLACED_PAR argument 1[2].timeout', 'seconds > 0', 'the number -1'],
+    ['fallbackOn that is not a function', () => PLACED_PAR([agent, [placement, placement], { fallbackOn: true }] as never), 'PLACED_PAR argument 1[2].fallbackOn', 'a function (failure) => boolean', 'the boolean true'],
+    ['orElse given a string', () => placement.orElse('haiku' as never), 'orElse(next)', 'a Placement or a PlacementChain', 'the string "haiku"'],
+    ['orElse on a chain given a plain object', () => placement.orElse(placement).orElse({ model: 'haiku' } as never), 'orElse(next)', 'a Placement or a PlacementChain', 'an object with keys { model }'],
     ['an empty pair', () => PLACED_PAR([] as never), 'PLACED_PAR argument 1', '[Process, Placement] pair', 'an array of length 0'],
     ['a pair in the wrong order', () => PLACED_PAR([placement, agent] as never), 'PLACED_PAR argument 1[0]', 'a Process', 'an instance of Placement'],
     ['a pair whose first element is a plain function', () => PLACED_PAR([body, placement] as never), 'PLACED_PAR argument 1[0]', 'a Process', 'the function body'],
@@ -70,7 +81,7 @@ describe('PLACED_PAR and PAR: wrong pairs and processes', () => {
 
 describe('PLACED_PAR and PAR: bad options', () => {
   const rows: Row[] = [
-    ['an unknown option key (a typo)', () => PLACED_PAR(agent, { deadlin: 30 } as never), 'PLACED_PAR options.deadlin', 'one of the known options (onFailure, deadline, registry, scheduler, parent)', 'the number 30'],
+    ['an unknown option key (a typo)', () => PLACED_PAR(agent, { deadlin: 30 } as never), 'PLACED_PAR options.deadlin', 'one of the known options (onFailure, deadline, registry, scheduler, parent, healthCheckInterval)', 'the number 30'],
     ['onFailure given as a string', () => PLACED_PAR(agent, { onFailure: 'halt' } as never), 'PLACED_PAR options.onFailure', 'a FailurePolicy', 'the string "halt"'],
     ['onFailure given as a plain object', () => PLACED_PAR(agent, { onFailure: { kind: 'halt' } } as never), 'PLACED_PAR options.onFailure', 'a FailurePolicy', 'an object with keys { kind }'],
     ['a deadline of 0', () => PLACED_PAR(agent, { deadline: 0 }), 'PLACED_PAR options.deadline', 'a number of seconds > 0 or a valid Date', 'the number 0'],
@@ -83,6 +94,7 @@ describe('PLACED_PAR and PAR: bad options', () => {
     ['a scheduler without schedule()', () => PLACED_PAR(agent, { scheduler: { now: () => 0 } } as never), 'PLACED_PAR options.scheduler', 'SchedulerLike', 'an object with keys { now }'],
     ['a parent that is an empty string', () => PLACED_PAR(agent, { parent: '' }), 'PLACED_PAR options.parent', 'a non-empty string', 'the string ""'],
     ['a parent that is not a string', () => PLACED_PAR(agent, { parent: 7 } as never), 'PLACED_PAR options.parent', 'a non-empty string', 'the number 7'],
+    ['a healthCheckInterval of 0', () => PLACED_PAR(agent, { healthCheckInterval: 0 }), 'PLACED_PAR options.healthCheckInterval', 'seconds > 0', 'the number 0'],
     ['a bad option in PAR', () => PAR(agent, { deadline: 0 }), 'PAR options.deadline', 'seconds > 0', 'the number 0'],
     ['an unknown option in PAR', () => PAR(agent, { retries: 3 } as never), 'PAR options.retries', 'one of the known options', 'the number 3'],
   ];

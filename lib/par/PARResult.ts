@@ -3,6 +3,34 @@ import type { Failure } from '../process/Failure';
 import type { ProcessResult } from '../process/ProcessResult';
 import { type TokenUsage, addUsage } from '../process/usage';
 
+/**
+ * One placement of a pair's fallback chain as it was tried: where, on which backend, how it ended
+ * and when. `cancelled` is a hedge that lost, or a placement a HALT, the deadline or an
+ * unsubscription cut (then `failure` is the cut's).
+ *
+ * @example
+ * ```ts
+ * for (const tried of result.entries[0]?.placements ?? []) {
+ *   console.log(tried.placement.summary, tried.backend, tried.outcome, tried.failure?.summary);
+ * }
+ * ```
+ */
+export interface PlacementAttempt {
+  readonly placement: Placement;
+  /** The backend's name, or `undefined` when none was resolved (strict registry). */
+  readonly backend: string | undefined;
+  readonly outcome: 'ok' | 'failed' | 'cancelled';
+  /** Why it failed or was cancelled. */
+  readonly failure: Failure | undefined;
+  /** Attempts that started on this placement (0 when its backend refused it). */
+  readonly attempts: number;
+  /** Whether it started as a hedge, beside a placement that had not settled. */
+  readonly hedge: boolean;
+  /** When its first attempt started, if one did. */
+  readonly startedAt: Date | undefined;
+  readonly endedAt: Date;
+}
+
 /** What happened to one pair of a group. */
 export interface PAREntry<T = unknown> {
   readonly index: number;
@@ -18,6 +46,8 @@ export interface PAREntry<T = unknown> {
   /** When the first attempt started, if one did. */
   readonly startedAt: Date | undefined;
   readonly settledAt: Date;
+  /** For a pair with a fallback chain: each placement tried, in the order started (`undefined` for one placement). */
+  readonly placements?: readonly PlacementAttempt[] | undefined;
 }
 
 /** @internal A `PAREntry` that keeps its times as numbers and makes a `Date` only when one is read. */
@@ -32,6 +62,7 @@ export class SettledEntry<T> implements PAREntry<T> {
     readonly usage: TokenUsage | undefined,
     private readonly startedAtMs: number | undefined,
     private readonly settledAtMs: number,
+    readonly placements?: readonly PlacementAttempt[],
   ) {}
 
   get startedAt(): Date | undefined {

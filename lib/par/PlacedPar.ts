@@ -6,7 +6,10 @@ import type { ProcessContext } from '../process/ProcessContext';
 import { ProcessResult } from '../process/ProcessResult';
 import type { DoneEvent, ParEvent } from './events';
 import { group$ } from './pipeline';
-import { type EngineEvent, type RunSettings, placeTask } from './task';
+import { type ChainOptions, type ChainSpec, type Placements, resolvePlacements } from './chainSpec';
+import { placeChain } from './fallbackChain';
+import { HealthCache } from './healthCache';
+import { type EngineEvent, type PlacedTask, type RunSettings, placeTask } from './task';
 import type { PARResult } from './PARResult';
 import { isPlainObject } from '../validation/parse';
 import { type PlacedParOptions, type ResolvedOptions, deadlineAt, resolveOptions } from './options';
@@ -14,15 +17,29 @@ import { type PlacedParOptions, type ResolvedOptions, deadlineAt, resolveOptions
 /** A process paired with where it runs. */
 export type PlacedPair<T = unknown> = readonly [Process<T>, Placement];
 
-/** What `PLACED_PAR` takes for each process: a pair, or a bare process on its own placement. */
-export type PlacedItem<T = unknown> = PlacedPair<T> | Process<T>;
+/**
+ * A process with a fallback chain: the placements it may run on, first choice first (an array, or
+ * `primary.orElse(secondary)`), and optionally how the chain behaves.
+ *
+ * @example
+ * ```ts
+ * const pair: ChainedPair<string> = [writer, [opus, haiku], { hedge: { after: 2 } }];
+ * ```
+ */
+export type ChainedPair<T = unknown> = readonly [Process<T>, Placements] | readonly [Process<T>, Placements, ChainOptions];
+
+/** What `PLACED_PAR` takes for each process: a pair, a pair with a fallback chain, or a bare process on its own placement. */
+export type PlacedItem<T = unknown> = PlacedPair<T> | ChainedPair<T> | Process<T>;
 
 /** The success value of a placed item: the union over a group's items is the group's value type. */
-export type ValueOfItem<Item> = Item extends readonly [Process<infer V>, Placement] ? V : Item extends Process<infer V> ? V : never;
+export type ValueOfItem<Item> = Item extends readonly [Process<infer V>, ...unknown[]] ? V : Item extends Process<infer V> ? V : never;
 
 export interface ResolvedPair<T> {
   readonly process: Process<T>;
+  /** The placement, or the first of a chain. */
   readonly placement: Placement;
+  /** Set when the pair names several placements. */
+  readonly chain?: ChainSpec | undefined;
 }
 
 /**
@@ -59,9 +76,12 @@ export class PlacedPar<T = unknown> extends Observable<ParEvent<T>> implements P
     this.name = name;
   }
 
-  /** The processes and placements of the group, in declaration order. */
-  get pairs(): PlacedPair<T>[] {
-    return this.#pairs.map(({ process, placement }) => [process, placement] as const);
+  /** The processes and placements of the group, in declaration order (a chain as its list of placements, and its options if given). */
+  get pairs(): (PlacedPair<T> | ChainedPair<T>)[] {
+    return this.#pairs.map(({ process, placement, chain }) => {
+      if (chain === undefined) return [process, placement];
+      return chain.options === undefined ? [process, chain.placements] : [process, chain.placements, chain.options];
+    });
   }
 
   /** Every event of a run, ending with `done`; never errors because of what a process did. */
@@ -110,7 +130,7 @@ export class PlacedPar<T = unknown> extends Observable<ParEvent<T>> implements P
   /** A run of the group: its pairs placed now, as the processes of `ctx` when it runs nested. */
   private run$(ctx: ProcessContext | undefined, verbose: boolean): Observable<EngineEvent<T> | DoneEvent<T>> {
     return defer(() => {
-      const { onFailure, registry, scheduler, deadline, parent } = this.#options;
+      const { onFailure, registry, scheduler, deadline, parent, healthCheckInterval } = this.#options;
       const at = deadlineAt(deadline, scheduler, ctx?.deadline);
       const settings: RunSettings = {
         policy: onFailure,
@@ -122,8 +142,9 @@ export class PlacedPar<T = unknown> extends Observable<ParEvent<T>> implements P
         deadlineAt: at,
         verbose,
         deadlinePassed: new Subject<void>(),
+        health: healthCheckInterval === undefined ? undefined : new HealthCache(healthCheckInterval, scheduler),
       };
-      return group$(this.#pairs.map(({ process, placement }, index) => placeTask(index, process, placement, settings)), settings);
+      return group$(this.#pairs.map((pair, index) => placePair(index, pair, settings)), settings);
     });
   }
 }
@@ -145,11 +166,17 @@ function isPlainOptions(candidate: unknown): boolean {
 export function resolvePair<T>(item: unknown, argument: string, bare: 'allowed' | 'only'): ResolvedPair<T> {
   if (isProcess(item)) return { process: item as Process<T>, placement: item.placement ?? UNSPECIFIED };
   if (bare === 'only') throw new UsageError(argument, 'a Process', item);
-  if (!Array.isArray(item) || item.length !== 2) throw new UsageError(argument, 'a [Process, Placement] pair or a Process', item);
-  const [process, placement] = item as unknown[];
+  if (!Array.isArray(item) || item.length < 2 || item.length > 3) throw new UsageError(argument, 'a [Process, Placement] pair, a [Process, [Placement, ...], options?] chain or a Process', item);
+  const [process, where, options] = item as unknown[];
   if (!isProcess(process)) throw new UsageError(`${argument}[0]`, 'a Process (made with Process(...), a Process subclass or a group)', process);
-  if (!(placement instanceof Placement)) throw new UsageError(`${argument}[1]`, 'a Placement (new Placement({ model, endpoint, config }))', placement);
-  return { process: process as Process<T>, placement };
+  if (where instanceof Placement && item.length === 2) return { process: process as Process<T>, placement: where };
+  const { placement, chain } = resolvePlacements(where, options, `${argument}[1]`, `${argument}[2]`);
+  return { process: process as Process<T>, placement, chain };
+}
+
+/** The task of one pair of a run: a fallback chain when it names several placements. */
+export function placePair<T>(index: number, { process, placement, chain }: ResolvedPair<T>, settings: RunSettings, ownDeadlineAt?: number): PlacedTask<T> {
+  return chain === undefined ? placeTask(index, process, placement, settings, ownDeadlineAt) : placeChain(index, process, placement, chain, settings, ownDeadlineAt);
 }
 
 function splitArguments(args: readonly unknown[]): { items: readonly unknown[]; options: unknown } {

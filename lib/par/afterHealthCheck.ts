@@ -1,7 +1,8 @@
 import { Observable, type OperatorFunction, concatMap, defaultIfEmpty, from, isObservable, map, of, take, catchError } from 'rxjs';
-import { type Backend, ExecutionBackend } from '../backends/ExecutionBackend';
+import { ExecutionBackend } from '../backends/ExecutionBackend';
 import { toError } from '../errors';
 import { isPromiseLike } from '../validation/isPromiseLike';
+import type { HealthChecked } from './healthCache';
 
 /** Why a backend cannot take work, from its health check. */
 export interface Unhealthy {
@@ -15,7 +16,7 @@ function verdictOf(answer: unknown): Unhealthy | undefined {
 }
 
 /** Whether `backend` has a health check worth waiting for: the base class's always answers true. */
-export function hasHealthCheck(backend: Backend): boolean {
+export function hasHealthCheck(backend: HealthChecked): boolean {
   return backend.healthCheck !== undefined && backend.healthCheck !== ExecutionBackend.prototype.healthCheck;
 }
 
@@ -36,7 +37,7 @@ export function hasHealthCheck(backend: Backend): boolean {
  * attempts$.pipe(afterHealthCheck(backend, (why) => settlement(new BackendUnavailableError(...))));
  * ```
  */
-export function afterHealthCheck<E>(backend: Backend, unavailable: (why: Unhealthy) => E): OperatorFunction<E, E> {
+export function afterHealthCheck<E>(backend: HealthChecked, unavailable: (why: Unhealthy) => E): OperatorFunction<E, E> {
   if (!hasHealthCheck(backend)) return (source) => source;
   return (source) =>
     new Observable<E>((subscriber) => {

@@ -68,6 +68,34 @@ export interface RetryingEvent extends ProcessEventBase {
   readonly failure: Failure;
 }
 
+/**
+ * Why a chain moved to its next placement: its backend was `unavailable` (health check, strict
+ * registry), the attempt `failed` (a retryable error, the retry policy spent there), it hit its
+ * own `timeout`, or it is a `hedge` (the earlier placement had not settled in `hedge.after`).
+ */
+export type FallbackReason = 'unavailable' | 'failed' | 'timeout' | 'hedge';
+
+/**
+ * A pair with a fallback chain starts on its next placement: `placement` (and `from`) is where it
+ * was, `to` where it goes now. Except for a hedge, the earlier placement is done: `failure` says why.
+ */
+export interface FallbackEvent extends ProcessEventBase {
+  readonly type: 'fallback';
+  readonly from: Placement;
+  readonly to: Placement;
+  readonly reason: FallbackReason;
+  /** The failure that moved the chain on (none for a hedge, which leaves the earlier attempt running). */
+  readonly failure: Failure | undefined;
+}
+
+/**
+ * The partials published so far are void: the stream that emitted them broke (or lost a hedge) and
+ * the process starts over on `placement`. A UI clears the partial text of this index.
+ */
+export interface RestartedEvent extends ProcessEventBase {
+  readonly type: 'restarted';
+}
+
 /** The process settled: its final result in the group. */
 export interface SettledEvent<T = unknown> extends ProcessEventBase {
   readonly type: 'settled';
@@ -82,7 +110,9 @@ export interface DoneEvent<T = unknown> {
 
 /**
  * What `events$` emits, discriminated on `type`. Per index the order is
- * `queued? started partial* paused? (retrying started partial* paused?)* settled`, and `done` comes last.
+ * `queued? started partial* paused? (retrying started partial* paused?)* settled`, and `done` comes last; a pair
+ * with a fallback chain adds `fallback` before each next placement's events and `restarted` where
+ * its partials so far become void (its placements' events may interleave under a hedge).
  * Later versions may add types: ignore the ones you do not know.
  *
  * @example
@@ -93,4 +123,4 @@ export interface DoneEvent<T = unknown> {
  * });
  * ```
  */
-export type ParEvent<T = unknown> = QueuedEvent | StartedEvent | PartialEvent | PausedEvent | RetryingEvent | SettledEvent<T> | DoneEvent<T>;
+export type ParEvent<T = unknown> = QueuedEvent | StartedEvent | PartialEvent | PausedEvent | RetryingEvent | FallbackEvent | RestartedEvent | SettledEvent<T> | DoneEvent<T>;

@@ -27,8 +27,13 @@ export const runOptionsSchema = z.strictObject(
     registry: z.instanceof(BackendRegistry, { error: 'a BackendRegistry' }).optional(),
     scheduler: schedulerSchema.optional(),
     parent: nameSchema.optional(),
+    healthCheckInterval: z
+      .number({ error: 'a finite number of seconds > 0' })
+      .finite({ error: 'a finite number of seconds > 0' })
+      .gt(0, { error: 'a finite number of seconds > 0' })
+      .optional(),
   },
-  { error: 'an options object { onFailure?, deadline?, registry?, scheduler?, parent? }' },
+  { error: 'an options object { onFailure?, deadline?, registry?, scheduler?, parent?, healthCheckInterval? }' },
 );
 
 /**
@@ -56,6 +61,12 @@ export interface PlacedParOptions {
   readonly scheduler?: SchedulerLike;
   /** A name recorded as `ctx.parent` and `failure.parentProcess`. */
   readonly parent?: string;
+  /**
+   * Seconds a backend's health answer is reused within a run (default: none, every attempt asks):
+   * 1,000 pairs on one backend then call its `healthCheck` at most once per interval, and pairs that
+   * ask while an answer is pending share it.
+   */
+  readonly healthCheckInterval?: number;
 }
 
 /** Options with their defaults applied. */
@@ -65,6 +76,7 @@ export interface ResolvedOptions {
   readonly registry: BackendRegistry;
   readonly scheduler: SchedulerLike;
   readonly parent: string | undefined;
+  readonly healthCheckInterval: number | undefined;
 }
 
 /** Validates options (a miss is a `UsageError` naming `argument`) and applies the defaults. */
@@ -80,6 +92,7 @@ export function withDefaults(parsed: z.output<typeof runOptionsSchema>): Resolve
     registry: parsed.registry ?? defaultRegistry,
     scheduler: parsed.scheduler ?? asyncScheduler,
     parent: parsed.parent,
+    healthCheckInterval: parsed.healthCheckInterval,
   };
 }
 

@@ -6,7 +6,7 @@
 // Stock RxJS where it scales (defer, from, merge, concat, Subject, map, tap, and the health check's
 // operators); hand-written where it does not or cannot say what we mean, each in its own file:
 // - mergePlaced: mergeMap keeps its inners in the parent's finalizer array (quadratic at 100k), and a
-//   takeUntil per process on one Subject is quadratic too; a stop walks a Map of the live ones once.
+//   takeUntil per process on one Subject is quadratic too; a stop walks a list of the live ones once.
 // - withSlot: mergeMap(fn, cap) buffers waiters in a shifted array (O(n) past ~16k), cannot withdraw
 //   one, and cannot be shared by every run of a backend; and a slot outlives a promise-based body.
 // - timerAt: RxJS's timer fires at once for delays past 24.8 days.
@@ -14,12 +14,15 @@
 // - attempt$, afterHealthCheck, haltOn, ownDeadline: the steps themselves.
 // - rateGate (inside the slots) and pauseOnRateLimit: a backend's rate limit and its 429 pauses; a
 //   backend without them skips both.
+// - fallbackChain: a pair with several placements runs each through placed$ in turn (or hedged
+//   side by side), moving on by its own rule; a pair with one placement never enters it.
 // bench/operators.ts measures mergePlaced and withSlot beside mergeMap.
 import { EMPTY, type Observable, Subject, concat, defer, from, map, merge, of, tap } from 'rxjs';
 import { RetryPolicy } from '../policy/FailurePolicy';
 import type { Failure } from '../process/Failure';
 import { afterHealthCheck, hasHealthCheck } from './afterHealthCheck';
 import { attempt$ } from './attempt';
+import { fallbackChain } from './fallbackChain';
 import type { DoneEvent, QueuedEvent } from './events';
 import { haltOn } from './haltOn';
 import { type Stop, mergePlaced } from './mergePlaced';
@@ -35,6 +38,8 @@ import { withSlot } from './withSlot';
 
 /** One placed process: health check, a slot of its backend, an attempt; again while the policy retries. */
 export function placed$<T>(task: PlacedTask<T>): Observable<EngineEvent<T>> {
+  // A pair with several placements runs each through this function in turn (fallbackChain.ts).
+  if (task.chain !== undefined) return fallbackChain(task, task.chain, placed$);
   const { backend, settings } = task;
   if (backend instanceof Error) return of(settlement(task, backend));
   const queued = settings.verbose ? (reason: QueueReason): QueuedEvent | undefined => (task.attempts === 0 ? { type: 'queued', index: task.index, name: task.process.name, placement: task.placement, backend: backend.name, reason } : undefined) : undefined;
@@ -45,7 +50,8 @@ export function placed$<T>(task: PlacedTask<T>): Observable<EngineEvent<T>> {
   if (demand instanceof Error) return of(settlement(task, demand));
   const held$ = withSlot(slots, (lease) => attempt$(task, backend, lease), queued, demand);
   const slotted$ = gate !== undefined && backend.pauseOnRateLimit === true ? held$.pipe(pauseOnRateLimit(task, backend, gate)) : held$;
-  const attempts$ = hasHealthCheck(backend) ? slotted$.pipe(afterHealthCheck<EngineEvent<T>>(backend, (why) => settlement(task, unavailable(task, why.detail, why.cause)))) : slotted$;
+  const checked = settings.health?.of(backend) ?? backend;
+  const attempts$ = hasHealthCheck(checked) ? slotted$.pipe(afterHealthCheck<EngineEvent<T>>(checked, (why) => settlement(task, unavailable(task, why.detail, why.cause)))) : slotted$;
   const { policy } = settings;
   const retried$ = policy instanceof RetryPolicy ? attempts$.pipe(retryBy(task, policy)) : attempts$;
   return task.deadlineAt === settings.deadlineAt ? retried$ : retried$.pipe(ownDeadline(task));
@@ -85,7 +91,7 @@ export function group$<T>(tasks: readonly PlacedTask<T>[], settings: RunSettings
 }
 
 function entryOf<T>({ task, result }: Settlement<T>, settledAt: number): PAREntry<T> {
-  return new SettledEntry(task.index, task.process.name, task.placement, backendName(task), result, task.attempts, task.usage, task.startedAt, settledAt);
+  return new SettledEntry(task.index, task.process.name, task.placement, backendName(task), result, task.attempts, task.usage, task.startedAt, settledAt, task.chain?.tried);
 }
 
 function settlement<T>(task: PlacedTask<T>, error: Error): Settlement<T> {

@@ -10,7 +10,9 @@ import type { ProcessContext } from '../process/ProcessContext';
 import { ProcessResult } from '../process/ProcessResult';
 import type { TokenUsage } from '../process/usage';
 import type { FailurePolicy } from '../policy/FailurePolicy';
-import type { PartialEvent, PausedEvent, QueuedEvent, RetryingEvent, StartedEvent } from './events';
+import type { FallbackEvent, PartialEvent, PausedEvent, QueuedEvent, RestartedEvent, RetryingEvent, StartedEvent } from './events';
+import type { ChainState } from './fallbackChain';
+import type { HealthCache } from './healthCache';
 
 /** What a run is: its policy, clock, registry and deadline, shared by every process it places. */
 export interface RunSettings {
@@ -31,6 +33,8 @@ export interface RunSettings {
    * starved event loop): the run stops then, without waiting for the late timer.
    */
   readonly deadlinePassed: Subject<void>;
+  /** Health answers reused per backend for a while (the `healthCheckInterval` option); without it every attempt asks. */
+  readonly health?: HealthCache;
 }
 
 /**
@@ -65,6 +69,8 @@ export interface PlacedTask<T> {
   cutReason: Error | undefined;
   /** The last attempt's context, for the failure's process id and checkpoint. */
   context: ProcessContext | undefined;
+  /** Set on a pair with several placements: it runs as a fallback chain (fallbackChain.ts). */
+  readonly chain?: ChainState<T>;
 }
 
 /** Places `process` on the backend its placement picks; `ownDeadlineAt` applies when earlier than the group's. */
@@ -168,4 +174,4 @@ export interface Settlement<T> {
 }
 
 /** @internal What flows through the engine: the public per-process events, settlements in the engine's form. */
-export type EngineEvent<T> = QueuedEvent | StartedEvent | PartialEvent | PausedEvent | RetryingEvent | Settlement<T>;
+export type EngineEvent<T> = QueuedEvent | StartedEvent | PartialEvent | PausedEvent | RetryingEvent | FallbackEvent | RestartedEvent | Settlement<T>;

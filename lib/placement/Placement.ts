@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseArgument } from '../validation/parse';
 import { nameSchema } from '../validation/schemas';
+import { PlacementChain, placementsOf } from './PlacementChain';
 
 /** A JSON-like value, as carried by `Placement.config`. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -109,6 +110,19 @@ export class Placement {
       ...(this.endpoint === undefined ? {} : { endpoint: this.endpoint }),
       ...(this.config === undefined ? {} : { config: this.config }),
     };
+  }
+
+  /**
+   * A fallback chain: this placement first, then `next` (a placement or a chain) when a failure
+   * here counts as a reason to move on. The same as `[this, next]` in a pair.
+   *
+   * @example
+   * ```ts
+   * PLACED_PAR([reasoner, opus.orElse(haiku)], [embedder, local.orElse(queued)]);
+   * ```
+   */
+  orElse(next: Placement | PlacementChain): PlacementChain {
+    return new PlacementChain([this, ...placementsOf(next, 'orElse(next)')]);
   }
 
   toString(): string {

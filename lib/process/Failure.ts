@@ -12,6 +12,8 @@ export interface FailureFields {
   readonly checkpoint?: unknown;
   readonly attempts?: number;
   readonly stack?: string;
+  /** The failures of the earlier placements of a fallback chain, first to last. */
+  readonly previous?: readonly Failure[];
 }
 
 /** The plain, serialisable form of a `Failure` (see `Failure.toJSON`). */
@@ -28,6 +30,7 @@ export interface FailureJSON {
   checkpoint?: unknown;
   attempts: number;
   summary: string;
+  previous?: FailureJSON[];
 }
 
 /**
@@ -52,8 +55,13 @@ export class Failure {
   readonly backend: string | undefined;
   readonly parentProcess: string | undefined;
   readonly checkpoint: unknown;
-  /** How many attempts ran (1 without retries). */
+  /** How many attempts ran (1 without retries; over every placement of a fallback chain). */
   readonly attempts: number;
+  /**
+   * When the pair had a fallback chain: the failures of the placements tried before this one, first
+   * to last (empty otherwise).
+   */
+  readonly previous: readonly Failure[];
   /** A stack given explicitly (a remote one); otherwise the error's own is read when asked for. */
   readonly #stack: string | undefined;
   /** The fields as given, before defaults: what `fillMissing` may not replace. */
@@ -70,6 +78,7 @@ export class Failure {
     this.parentProcess = fields.parentProcess;
     this.checkpoint = fields.checkpoint;
     this.attempts = fields.attempts ?? 1;
+    this.previous = fields.previous === undefined ? NONE : Object.freeze([...fields.previous]);
     this.#stack = fields.stack;
     this.#given = { ...fields };
     Object.freeze(this);
@@ -118,6 +127,7 @@ export class Failure {
       `  attempts:  ${this.attempts}`,
     );
     if (this.checkpoint !== undefined) lines.push(`  checkpoint: ${safeJson(this.checkpoint)}`);
+    for (const earlier of this.previous) lines.push(`  before:    ${earlier.summary} (${earlier.placement?.summary ?? 'unspecified'}, backend ${earlier.backend ?? 'unknown'})`);
     if (this.stack !== undefined) lines.push('  stack:', ...this.stack.split('\n').map((line) => `    ${line}`));
     return lines.join('\n');
   }
@@ -139,9 +149,12 @@ export class Failure {
     if (this.backend !== undefined) json.backend = this.backend;
     if (this.parentProcess !== undefined) json.parentProcess = this.parentProcess;
     if (this.checkpoint !== undefined) json.checkpoint = JSON.parse(safeJson(this.checkpoint)) as unknown;
+    if (this.previous.length > 0) json.previous = this.previous.map((failure) => failure.toJSON());
     return json;
   }
 }
+
+const NONE: readonly Failure[] = Object.freeze([]);
 
 function safeJson(value: unknown): string {
   try {

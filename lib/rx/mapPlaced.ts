@@ -1,9 +1,10 @@
 import { type MonoTypeOperatorFunction, type OperatorFunction, Subject, concatMap, defer, filter, map } from 'rxjs';
 import { z } from 'zod';
 import { UsageError } from '../errors';
+import { HealthCache } from '../par/healthCache';
 import { runPlaced } from '../par/pipeline';
-import { type EngineEvent, type RunSettings, type Settlement, placeTask } from '../par/task';
-import { type PlacedItem, type ValueOfItem, resolvePair } from '../par/PlacedPar';
+import { type EngineEvent, type RunSettings, type Settlement } from '../par/task';
+import { type PlacedItem, type ValueOfItem, placePair, resolvePair } from '../par/PlacedPar';
 import { type PlacedParOptions, runOptionsSchema, withDefaults } from '../par/options';
 import type { ProcessResult } from '../process/ProcessResult';
 import { parseArgument } from '../validation/parse';
@@ -44,7 +45,7 @@ export function mapPlaced<Source, Item extends PlacedItem>(
   if (typeof project !== 'function') throw new UsageError('mapPlaced(project)', 'a function (value, index) => [Process, Placement] or a Process', project);
   const parsed = parseArgument(mapPlacedOptionsSchema, options ?? {}, 'mapPlaced options');
   const ordered = parsed.ordered ?? false;
-  const { onFailure, registry, scheduler, parent, deadline } = withDefaults(parsed);
+  const { onFailure, registry, scheduler, parent, deadline, healthCheckInterval } = withDefaults(parsed);
   const itemDeadline = typeof deadline === 'number' ? deadline : undefined;
   const sharedDeadline = deadline instanceof Date ? deadline : undefined;
   type Value = ValueOfItem<Item>;
@@ -61,13 +62,14 @@ export function mapPlaced<Source, Item extends PlacedItem>(
         deadlineAt: sharedDeadline?.getTime(),
         verbose: false,
         deadlinePassed: new Subject<void>(),
+        health: healthCheckInterval === undefined ? undefined : new HealthCache(healthCheckInterval, scheduler),
       };
       let index = 0;
       const tasks$ = source.pipe(
         map((value) => {
           const pair = resolvePair<Value>(project(value, index), `mapPlaced project(value, ${index}) result`, 'allowed');
           const ownDeadlineAt = itemDeadline === undefined ? undefined : scheduler.now() + itemDeadline * 1000;
-          return placeTask(index++, pair.process, pair.placement, settings, ownDeadlineAt);
+          return placePair(index++, pair, settings, ownDeadlineAt);
         }),
       );
       const settled$ = runPlaced(tasks$, settings, { error: (failure) => failure.error }).pipe(filter(isSettlement));

@@ -3,7 +3,8 @@ import { PARResult } from '../par/PARResult';
 import { Placement } from '../placement/Placement';
 import { Failure } from '../process/Failure';
 import { ProcessResult } from '../process/ProcessResult';
-import type { WireEntry, WirePARResult, WirePlacement, WireResult } from './wire';
+import type { PlacementAttempt } from '../par/PARResult';
+import type { WireEntry, WirePARResult, WirePlacement, WirePlacementAttempt, WireResult } from './wire';
 
 /** A placement as the page sees it: its summary and its fields. */
 export function toWirePlacement(placement: Placement): WirePlacement {
@@ -13,6 +14,20 @@ export function toWirePlacement(placement: Placement): WirePlacement {
 /** A process result as the page sees it. */
 export function toWireResult(result: ProcessResult): WireResult {
   return result.isOk ? { ok: true, value: result.value } : { ok: false, failure: result.failure.toJSON() };
+}
+
+/** A placement of a fallback chain as it was tried, as the page sees it. */
+function toWirePlacementAttempt(tried: PlacementAttempt): WirePlacementAttempt {
+  return {
+    placement: toWirePlacement(tried.placement),
+    ...(tried.backend === undefined ? {} : { backend: tried.backend }),
+    outcome: tried.outcome,
+    ...(tried.failure === undefined ? {} : { failure: tried.failure.toJSON() }),
+    attempts: tried.attempts,
+    hedge: tried.hedge,
+    ...(tried.startedAt === undefined ? {} : { startedAt: tried.startedAt.toISOString() }),
+    endedAt: tried.endedAt.toISOString(),
+  };
 }
 
 /** A group's result as the page sees it. */
@@ -27,6 +42,7 @@ export function toWirePARResult(result: PARResult): WirePARResult {
       ...(entry.startedAt === undefined ? {} : { startedAt: entry.startedAt.toISOString() }),
       settledAt: entry.settledAt.toISOString(),
       result: toWireResult(entry.result),
+      ...(entry.placements === undefined ? {} : { placements: entry.placements.map(toWirePlacementAttempt) }),
     }),
   );
   return { isOk: result.isOk, value: result.value, entries, report: result.report() };

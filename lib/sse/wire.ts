@@ -13,6 +13,18 @@ export interface WirePlacement {
 /** A `ProcessResult` on the wire: the value of a success, or the failure's `toJSON()`. */
 export type WireResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly failure: FailureJSON };
 
+/** One placement of a fallback chain as it was tried (`PlacementAttempt`), on the wire. */
+export interface WirePlacementAttempt {
+  readonly placement: WirePlacement;
+  readonly backend?: string;
+  readonly outcome: 'ok' | 'failed' | 'cancelled';
+  readonly failure?: FailureJSON;
+  readonly attempts: number;
+  readonly hedge: boolean;
+  readonly startedAt?: string;
+  readonly endedAt: string;
+}
+
 /** One `PARResult` entry on the wire; dates are ISO strings. */
 export interface WireEntry {
   readonly index: number;
@@ -23,6 +35,8 @@ export interface WireEntry {
   readonly startedAt?: string;
   readonly settledAt: string;
   readonly result: WireResult;
+  /** For a pair with a fallback chain: each placement tried. */
+  readonly placements?: WirePlacementAttempt[];
 }
 
 /** A `PARResult` on the wire. */
@@ -77,6 +91,20 @@ export interface WireRetryingEvent extends WireProcessEvent {
   readonly failure: FailureJSON;
 }
 
+/** `fallback` on the wire: the pair's chain moves from one placement to the next (`failure` absent for a hedge). */
+export interface WireFallbackEvent extends WireProcessEvent {
+  readonly type: 'fallback';
+  readonly from: WirePlacement;
+  readonly to: WirePlacement;
+  readonly reason: 'unavailable' | 'failed' | 'timeout' | 'hedge';
+  readonly failure?: FailureJSON;
+}
+
+/** `restarted` on the wire: the partials of this index so far are void (clear its partial text). */
+export interface WireRestartedEvent extends WireProcessEvent {
+  readonly type: 'restarted';
+}
+
 /** `settled` on the wire. */
 export interface WireSettledEvent extends WireProcessEvent {
   readonly type: 'settled';
@@ -121,6 +149,8 @@ export type WireEvent =
   | WirePartialEvent
   | WirePausedEvent
   | WireRetryingEvent
+  | WireFallbackEvent
+  | WireRestartedEvent
   | WireSettledEvent
   | WireDoneEvent
   | WireSerializationFailedEvent;

@@ -3,6 +3,7 @@ import type { ParEvent } from '../par/events';
 /**
  * A compact, deterministic name for an event, for marble values and snapshots:
  * `queued:name`, `started:name#attempt`, `partial:name`, `retrying:name#attempt`,
+ * `fallback:name:reason` (`unavailable`, `failed`, `timeout`, `hedge`), `restarted:name`,
  * `settled:name:ok` or `settled:name:ErrorName`, and `done:ok` or `done:fail`. An event type this
  * version does not know is named `type:name`.
  *
@@ -30,8 +31,11 @@ export function eventCode(event: ParEvent): string {
       return `started:${event.name}#${event.attempt}`;
     case 'retrying':
       return `retrying:${event.name}#${event.attempt}`;
+    case 'fallback':
+      return `fallback:${event.name}:${event.reason}`;
     case 'queued':
     case 'partial':
+    case 'restarted':
       return `${event.type}:${event.name}`;
     default: {
       // A type added by a later version: keep its type and, when it has one, its name.

@@ -123,9 +123,11 @@ describe('toMarbles and eventsToMarbles', () => {
         settled('n', ProcessResult.fail(new TypeError('x'))),
         done(true),
         done(false),
-        { type: 'fallback', index: 0, name: 'n', placement } as unknown as ParEvent,
+        { type: 'fallback', index: 0, name: 'n', placement, from: placement, to: placement, reason: 'hedge', failure: undefined },
+        { type: 'restarted', index: 0, name: 'n', placement },
+        { type: 'paused', index: 0, name: 'n', placement } as unknown as ParEvent,
         { type: 'heartbeat' } as unknown as ParEvent,
       ].map((event) => eventCode(event as ParEvent)),
-    ).toEqual(['queued:n', 'started:n#2', 'partial:n', 'retrying:n#3', 'settled:n:ok', 'settled:n:TypeError', 'done:ok', 'done:fail', 'fallback:n', 'heartbeat']);
+    ).toEqual(['queued:n', 'started:n#2', 'partial:n', 'retrying:n#3', 'settled:n:ok', 'settled:n:TypeError', 'done:ok', 'done:fail', 'fallback:n:hedge', 'restarted:n', 'paused:n', 'heartbeat']);
   });
 });

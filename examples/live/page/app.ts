@@ -131,6 +131,16 @@ function onEvent(event: WireEvent): void {
       setStatus(row, 'retrying');
       break;
     }
+    case 'fallback': {
+      const row = rowFor(event.index, event.name, event.placement);
+      row.outcome.textContent = `${event.failure?.summary ?? 'Not settled yet'} — ${event.reason === 'hedge' ? 'hedged on' : 'falling back to'} ${event.to.summary}`;
+      break;
+    }
+    case 'restarted': {
+      // The placement that wrote it broke off or lost a hedge: the text so far is void.
+      rowFor(event.index, event.name, event.placement).text.textContent = '';
+      break;
+    }
     case 'settled': {
       const row = rowFor(event.index, event.name, event.placement);
       row.settledAt = performance.now();
