@@ -1,4 +1,5 @@
 import type { Placement } from './placement/Placement';
+import type { Failure } from './process/Failure';
 import { describeValue } from './validation/describe';
 
 /**
@@ -88,6 +89,41 @@ export class CancelledError extends Error {
     this.name = 'CancelledError';
     this.reason = reason;
     this.haltedBy = haltedBy?.processName;
+  }
+}
+
+/**
+ * Under `FailurePolicy.HALT`, an item of `mapPlaced` failed and ended the stream: the error the
+ * stream errors with. It says which item failed (its index in the source, its process, its
+ * placement); the process's own error is its `cause`, and `failure` has the rest.
+ *
+ * @example
+ * ```ts
+ * questions$.pipe(mapPlaced((q) => [answerer.withInput(q), opus])).subscribe({
+ *   error: (error) => {
+ *     if (error instanceof ItemFailedError) console.error(error.index, error.processName, error.cause);
+ *   },
+ * });
+ * ```
+ */
+export class ItemFailedError extends Error {
+  /** The item's position in the source, from 0. */
+  readonly index: number;
+  /** The name of the item's process. */
+  readonly processName: string;
+  /** Where the item ran. */
+  readonly placement: Placement | undefined;
+  /** The item's failure: its error (also `cause`), backend, attempts, timing. */
+  readonly failure: Failure;
+
+  constructor(index: number, failure: Failure) {
+    const { processName, placement, error } = failure;
+    super(`mapPlaced item ${index} (process "${processName}", placement ${placement?.summary ?? 'unspecified'}) failed and halted the stream: ${error.name}: ${error.message}`, { cause: error });
+    this.name = 'ItemFailedError';
+    this.index = index;
+    this.processName = processName;
+    this.placement = placement;
+    this.failure = failure;
   }
 }
 

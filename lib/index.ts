@@ -18,6 +18,7 @@ export {
   CancelledError,
   BackendUnavailableError,
   InvalidResultError,
+  ItemFailedError,
   ValidationError,
   type DeadlinePhase,
   type CancelReason,

@@ -46,7 +46,7 @@ export function placed$<T>(task: PlacedTask<T>): Observable<EngineEvent<T>> {
  * The processes of a run, merged until HALT or the run's deadline stops them. With `halted`, a HALT
  * errors the stream (mapPlaced) instead of settling the rest.
  */
-export function runPlaced<T>(tasks$: Observable<PlacedTask<T>>, settings: RunSettings, halted?: { error: (failure: Failure) => unknown }): Observable<EngineEvent<T>> {
+export function runPlaced<T>(tasks$: Observable<PlacedTask<T>>, settings: RunSettings, halted?: { error: (failure: Failure, task: PlacedTask<T>) => unknown }): Observable<EngineEvent<T>> {
   return defer(() => {
     const halts = new Subject<Stop>();
     const { deadlineAt, scheduler, policy } = settings;

@@ -1,6 +1,6 @@
 import { type MonoTypeOperatorFunction, type OperatorFunction, Subject, concatMap, defer, filter, map } from 'rxjs';
 import { z } from 'zod';
-import { UsageError } from '../errors';
+import { ItemFailedError, UsageError } from '../errors';
 import { runPlaced } from '../par/pipeline';
 import { type EngineEvent, type RunSettings, type Settlement, placeTask } from '../par/task';
 import { type PlacedItem, type ValueOfItem, resolvePair } from '../par/PlacedPar';
@@ -22,8 +22,9 @@ export interface MapPlacedOptions extends PlacedParOptions {
 /**
  * Turns each source value into a placed process, runs it on its backend (under the backend's
  * shared cap, the registry, the failure policy and a per-item deadline) and emits each
- * `ProcessResult`. Under HALT the stream errors with the first non-optional failure's error after
- * cancelling what is in flight; under COLLECT failed results are emitted and the stream goes on.
+ * `ProcessResult`. Under HALT the stream errors after cancelling what is in flight, with an
+ * `ItemFailedError` naming the first non-optional failed item (index, process, placement; its
+ * error as `cause`); under COLLECT failed results are emitted and the stream goes on.
  *
  * ```
  * source:     --q1------q2-----|
@@ -70,7 +71,7 @@ export function mapPlaced<Source, Item extends PlacedItem>(
           return placeTask(index++, pair.process, pair.placement, settings, ownDeadlineAt);
         }),
       );
-      const settled$ = runPlaced(tasks$, settings, { error: (failure) => failure.error }).pipe(filter(isSettlement));
+      const settled$ = runPlaced(tasks$, settings, { error: (failure, task) => new ItemFailedError(task.index, failure) }).pipe(filter(isSettlement));
       return (ordered ? settled$.pipe(inSourceOrder()) : settled$).pipe(map((settlement) => settlement.result));
     });
 }
