@@ -146,7 +146,7 @@ export async function main(options: AgentsOptions = {}): Promise<PARResult> {
           speaker = event.name;
           write(String(event.value));
         }),
-        filter((event): event is DoneEvent<string | number[]> => event.type === 'done'),
+        filter((event) => event.type === 'done'),
       ),
     );
     write('\n');

@@ -61,12 +61,13 @@ export class DeadlineExceededError extends Error {
   }
 }
 
-/** Why a process was cancelled. */
-export type CancelReason = 'halt' | 'unsubscribed';
+/** Why a process was cancelled: a sibling's failure under HALT, the run unsubscribed, or its `AbortSignal` aborted. */
+export type CancelReason = 'halt' | 'unsubscribed' | 'aborted';
 
 /**
- * The process was cancelled before it settled: another process failed under HALT, or the run was
- * unsubscribed. Under HALT, `haltedBy` names the failed process and `cause` is its error.
+ * The process was cancelled before it settled: another process failed under HALT, the run was
+ * unsubscribed, or the run's `AbortSignal` aborted. Under HALT, `haltedBy` names the failed process
+ * and `cause` is its error; on an abort, `cause` is the signal's reason.
  *
  * @example
  * ```ts
@@ -75,17 +76,20 @@ export type CancelReason = 'halt' | 'unsubscribed';
  * ```
  */
 export class CancelledError extends Error {
-  /** `halt` when a sibling failed under HALT, `unsubscribed` when the run was unsubscribed. */
+  /** `halt` when a sibling failed under HALT, `unsubscribed` when the run was unsubscribed, `aborted` when its signal aborted. */
   readonly reason: CancelReason;
   /** The name of the process whose failure halted the group (only for `halt`). */
   readonly haltedBy: string | undefined;
 
-  constructor(reason: CancelReason, haltedBy?: { processName: string; error: Error }) {
+  /** `options.cause`: for `aborted`, the signal's reason. */
+  constructor(reason: CancelReason, haltedBy?: { processName: string; error: Error }, options?: { cause?: unknown }) {
     const text =
       reason === 'halt'
         ? `cancelled: process "${haltedBy?.processName ?? '?'}" failed (${haltedBy?.error.name ?? 'Error'}: ${haltedBy?.error.message ?? ''}) and the group halted`
-        : 'cancelled: the run was unsubscribed before the process settled';
-    super(text, haltedBy === undefined ? undefined : { cause: haltedBy.error });
+        : reason === 'aborted'
+          ? 'cancelled: the run was aborted (its AbortSignal) before the process settled'
+          : 'cancelled: the run was unsubscribed before the process settled';
+    super(text, haltedBy === undefined ? options : { cause: haltedBy.error });
     this.name = 'CancelledError';
     this.reason = reason;
     this.haltedBy = haltedBy?.processName;

@@ -8,9 +8,9 @@ export { Failure, type FailureFields, type FailureJSON } from './process/Failure
 export { ExecutionBackend, type Backend, type HealthAnswer } from './backends/ExecutionBackend';
 export { LocalBackend, type LocalBackendOptions } from './backends/LocalBackend';
 export { FailurePolicy, RetryPolicy, type Backoff, type RetryOptions } from './policy/FailurePolicy';
-export { PLACED_PAR, PAR, PlacedPar, type PlacedPair, type PlacedItem, type ValueOfItem } from './par/PlacedPar';
-export type { PlacedParOptions } from './par/options';
-export { PARResult, type PAREntry, type PARReport } from './par/PARResult';
+export { PLACED_PAR, PAR, PlacedPar, type PlacedPair, type PlacedItem, type ValueOfItem, type ValuesOfItems, type ValuesOfGroup, type KeyedItems } from './par/PlacedPar';
+export type { PlacedParOptions, RunOptions } from './par/options';
+export { PARResult, type PAREntry, type PARReport, type ResultsOf, type PositionOf, type ValueAt, type KeyOf, type ValueOfKey, type ValuesByKey } from './par/PARResult';
 export type { ParEvent, QueuedEvent, StartedEvent, PartialEvent, RetryingEvent, SettledEvent, DoneEvent, ProcessEventBase } from './par/events';
 export {
   UsageError,

@@ -10,6 +10,15 @@ const schedulerSchema = z.custom<SchedulerLike>(
   { error: 'an RxJS SchedulerLike (with now() and schedule())' },
 );
 
+/** An `AbortSignal`, by shape: a signal of another realm (a test sandbox, a polyfill) is one too. */
+export const signalSchema = z.custom<AbortSignal>(
+  (value) =>
+    typeof (value as AbortSignal | null)?.aborted === 'boolean' &&
+    typeof (value as AbortSignal | null)?.addEventListener === 'function' &&
+    typeof (value as AbortSignal | null)?.removeEventListener === 'function',
+  { error: 'an AbortSignal (new AbortController().signal, AbortSignal.timeout(ms))' },
+);
+
 /** The deadline option: seconds from the start of the run (> 0), or an absolute `Date`. */
 export const deadlineSchema = z.union(
   [
@@ -27,9 +36,29 @@ export const runOptionsSchema = z.strictObject(
     registry: z.instanceof(BackendRegistry, { error: 'a BackendRegistry' }).optional(),
     scheduler: schedulerSchema.optional(),
     parent: nameSchema.optional(),
+    signal: signalSchema.optional(),
   },
-  { error: 'an options object { onFailure?, deadline?, registry?, scheduler?, parent? }' },
+  { error: 'an options object { onFailure?, deadline?, registry?, scheduler?, parent?, signal? }' },
 );
+
+/** The options of one `run()` call. */
+export const runCallSchema = z.strictObject(
+  {
+    /** Cancels this run when it aborts; `run()` still resolves, every unsettled entry a `CancelledError` of reason `aborted`. */
+    signal: signalSchema.optional(),
+  },
+  { error: 'an options object { signal? }' },
+);
+
+/**
+ * Options of one `group.run(options)`: a `signal` for this run only (beside the group's own).
+ *
+ * @example
+ * ```ts
+ * const result = await group.run({ signal: AbortSignal.timeout(10_000) });
+ * ```
+ */
+export type RunOptions = z.input<typeof runCallSchema>;
 
 /**
  * Options of `PLACED_PAR` and `PAR`.
@@ -42,6 +71,7 @@ export const runOptionsSchema = z.strictObject(
  *   registry: myRegistry,             // default: defaultRegistry
  *   scheduler: asyncScheduler,        // a TestScheduler in marble tests
  *   parent: 'research',               // recorded in every ctx.parent
+ *   signal: controller.signal,        // abort cancels every run: run() resolves, unsettled entries aborted
  * });
  * ```
  */
@@ -56,6 +86,12 @@ export interface PlacedParOptions {
   readonly scheduler?: SchedulerLike;
   /** A name recorded as `ctx.parent` and `failure.parentProcess`. */
   readonly parent?: string;
+  /**
+   * Cancels the runs when it aborts, as unsubscribing does, except that the run still ends with its
+   * result: every unsettled process fails with a `CancelledError` of reason `aborted` (a signal
+   * already aborted runs nothing). `run({ signal })` takes one for a single run.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Options with their defaults applied. */
@@ -65,6 +101,7 @@ export interface ResolvedOptions {
   readonly registry: BackendRegistry;
   readonly scheduler: SchedulerLike;
   readonly parent: string | undefined;
+  readonly signal: AbortSignal | undefined;
 }
 
 /** Validates options (a miss is a `UsageError` naming `argument`) and applies the defaults. */
@@ -80,6 +117,7 @@ export function withDefaults(parsed: z.output<typeof runOptionsSchema>): Resolve
     registry: parsed.registry ?? defaultRegistry,
     scheduler: parsed.scheduler ?? asyncScheduler,
     parent: parsed.parent,
+    signal: parsed.signal,
   };
 }
 

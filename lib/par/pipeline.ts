@@ -11,11 +11,12 @@
 //   one, and cannot be shared by every run of a backend; and a slot outlives a promise-based body.
 // - timerAt: RxJS's timer fires at once for delays past 24.8 days.
 // - retryBy: an attempt's failure is a value, not an error, and waits may be that long too.
-// - attempt$, afterHealthCheck, haltOn, ownDeadline: the steps themselves.
+// - attempt$, afterHealthCheck, haltOn, ownDeadline, abortStop$: the steps themselves.
 // bench/operators.ts measures mergePlaced and withSlot beside mergeMap.
 import { EMPTY, type Observable, Subject, concat, defer, from, map, merge, of, tap } from 'rxjs';
 import { RetryPolicy } from '../policy/FailurePolicy';
 import type { Failure } from '../process/Failure';
+import { abortStop$ } from './abortStop';
 import { afterHealthCheck } from './afterHealthCheck';
 import { attempt$ } from './attempt';
 import type { DoneEvent, QueuedEvent } from './events';
@@ -43,7 +44,7 @@ export function placed$<T>(task: PlacedTask<T>): Observable<EngineEvent<T>> {
 }
 
 /**
- * The processes of a run, merged until HALT or the run's deadline stops them. With `halted`, a HALT
+ * The processes of a run, merged until HALT, the run's deadline or its signal stops them. With `halted`, a HALT
  * errors the stream (mapPlaced) instead of settling the rest.
  */
 export function runPlaced<T>(tasks$: Observable<PlacedTask<T>>, settings: RunSettings, halted?: { error: (failure: Failure, task: PlacedTask<T>) => unknown }): Observable<EngineEvent<T>> {
@@ -55,7 +56,7 @@ export function runPlaced<T>(tasks$: Observable<PlacedTask<T>>, settings: RunSet
     const timer$ = deadlineAt === undefined ? EMPTY : deadlineAt <= scheduler.now() ? of(undefined) : timerAt(scheduler, deadlineAt);
     const deadline$ = merge(timer$, settings.deadlinePassed).pipe(map((): Stop => deadlineError));
     return tasks$.pipe(
-      mergePlaced(placed$, merge(deadline$, halts)),
+      mergePlaced(placed$, merge(deadline$, halts, abortStop$(settings.signals))),
       haltOn(policy, (stop) => halts.next(stop), halted),
     );
   });
@@ -76,7 +77,7 @@ export function group$<T>(tasks: readonly PlacedTask<T>[], settings: RunSettings
 }
 
 function entryOf<T>({ task, result }: Settlement<T>, settledAt: number): PAREntry<T> {
-  return new SettledEntry(task.index, task.process.name, task.placement, backendName(task), result, task.attempts, task.usage, task.startedAt, settledAt);
+  return new SettledEntry(task.index, task.process.name, task.placement, backendName(task), result, task.attempts, task.usage, task.startedAt, settledAt, task.key);
 }
 
 function settlement<T>(task: PlacedTask<T>, error: Error): Settlement<T> {
