@@ -23,7 +23,7 @@
  */
 import { filter, lastValueFrom, tap } from 'rxjs';
 // In your project: from 'stbass' and 'stbass/models'.
-import { BackendRegistry, type DoneEvent, FailurePolicy, type PARResult, PLACED_PAR, Placement, Process, ProcessResult } from '../lib';
+import { BackendRegistry, FailurePolicy, type PARResult, PLACED_PAR, Placement, Process, ProcessResult } from '../lib';
 import { AnthropicBackend, OpenAICompatibleBackend, modelOf } from '../lib/models';
 import { FIXTURE_ANTHROPIC_KEY, FIXTURE_OPENAI_KEY, ModelApiServer } from '../spec/fixtures/modelApiServer';
 import { type Print, printTable } from './support/table';

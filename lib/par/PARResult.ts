@@ -23,7 +23,7 @@ export type KeyOf<Values> = Values extends readonly unknown[] ? never : unknown 
 export type ValueOfKey<T, Values, K> = unknown extends Values ? T : K extends keyof Values ? Values[K] : T;
 
 /** `result.values`: the success values of a keyed group by key, each there only if it succeeded. */
-export type ValuesByKey<Values> = Values extends readonly unknown[] ? never : { [K in keyof Values]?: Values[K] };
+export type ValuesByKey<T, Values> = unknown extends Values ? Partial<Record<string, T>> : Values extends readonly unknown[] ? never : { [K in keyof Values]?: Values[K] };
 
 /** What happened to one pair of a group. */
 export interface PAREntry<T = unknown> {
@@ -85,7 +85,8 @@ export interface PARReport {
  * The outcome of a group: one result per pair, in declaration order. `T` is the union of the
  * pairs' value types; `Values` is the group's shape, a tuple for a positional group
  * (`[string, number[]]`), a record for a keyed one (`{ plan: string; label: string[] }`), and
- * types `results`, `at(index)`, `get(key)` and `values`.
+ * types `results`, `at(index)`, `get(key)` and `values`. `PARResult<T>` (shape `unknown`) is
+ * any group's result: what a function that takes results of every kind declares.
  *
  * @example
  * ```ts
@@ -99,7 +100,7 @@ export interface PARReport {
  * else pair.failures.forEach((f) => console.error(f.detailed));
  * ```
  */
-export class PARResult<T = unknown, Values = T[]> {
+export class PARResult<T = unknown, Values = unknown> {
   readonly entries: readonly PAREntry<T>[];
   /** One result per pair, in declaration order: a tuple typed from the pairs of a positional group. */
   readonly results: ResultsOf<T, Values>;
@@ -166,12 +167,12 @@ export class PARResult<T = unknown, Values = T[]> {
    * if (plan !== undefined) console.log(plan); // string
    * ```
    */
-  get values(): ValuesByKey<Values> {
+  get values(): ValuesByKey<T, Values> {
     if (this.#positions === undefined && this.entries.length > 0) throw new UsageError('result.values', this.#keyedExpectation(), this, { receivedText: 'the result of a positional group (read result.value or result.at(index))' });
     const values: Record<string, unknown> = {};
     for (const entry of this.entries) if (entry.key !== undefined && entry.result.isOk) values[entry.key] = entry.result.value;
     // Built from the entries by their keys, which are the keys of `Values`; absent where a process failed.
-    return values as ValuesByKey<Values>;
+    return values as ValuesByKey<T, Values>;
   }
 
   #keyedExpectation(): string {

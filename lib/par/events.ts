@@ -55,7 +55,7 @@ export interface SettledEvent<T = unknown> extends ProcessEventBase {
 }
 
 /** The whole group settled; the last event. */
-export interface DoneEvent<T = unknown, Values = T[]> {
+export interface DoneEvent<T = unknown, Values = unknown> {
   readonly type: 'done';
   readonly result: PARResult<T, Values>;
 }
@@ -73,4 +73,4 @@ export interface DoneEvent<T = unknown, Values = T[]> {
  * });
  * ```
  */
-export type ParEvent<T = unknown, Values = T[]> = QueuedEvent | StartedEvent | PartialEvent | RetryingEvent | SettledEvent<T> | DoneEvent<T, Values>;
+export type ParEvent<T = unknown, Values = unknown> = QueuedEvent | StartedEvent | PartialEvent | RetryingEvent | SettledEvent<T> | DoneEvent<T, Values>;
