@@ -1,6 +1,7 @@
-import { type MonoTypeOperatorFunction, type OperatorFunction, Subject, concatMap, defer, filter, map } from 'rxjs';
+import { type MonoTypeOperatorFunction, type OperatorFunction, Subject, concatMap, defer, filter, map, takeUntil } from 'rxjs';
 import { z } from 'zod';
 import { ItemFailedError, UsageError } from '../errors';
+import { abortStop$ } from '../par/abortStop';
 import { runPlaced } from '../par/pipeline';
 import { type EngineEvent, type RunSettings, type Settlement, placeTask } from '../par/task';
 import { type PlacedItem, type ValueOfItem, resolvePair } from '../par/PlacedPar';
@@ -15,6 +16,11 @@ const mapPlacedOptionsSchema = runOptionsSchema.extend({ ordered: z.boolean({ er
  * (counted from its arrival; a `Date` is one instant for all), plus `ordered`.
  */
 export interface MapPlacedOptions extends PlacedParOptions {
+  /**
+   * Leaves the source when it aborts: each item in flight is emitted as a failed result (a
+   * `CancelledError` of reason `aborted`), then the stream completes.
+   */
+  readonly signal?: AbortSignal;
   /** Emit results in source order instead of completion order (default `false`). */
   readonly ordered?: boolean;
 }
@@ -25,6 +31,11 @@ export interface MapPlacedOptions extends PlacedParOptions {
  * `ProcessResult`. Under HALT the stream errors after cancelling what is in flight, with an
  * `ItemFailedError` naming the first non-optional failed item (index, process, placement; its
  * error as `cause`); under COLLECT failed results are emitted and the stream goes on.
+ *
+ * With `signal`, an abort leaves the source, emits each item in flight as a failed result (a
+ * `CancelledError` of reason `aborted`) and completes, under every policy: the abort is the
+ * caller's stop, as `takeUntil` is, not a failure of a process (only a failure errors the stream,
+ * under HALT). A signal already aborted completes at once without subscribing to the source.
  *
  * ```
  * source:     --q1------q2-----|
@@ -45,7 +56,8 @@ export function mapPlaced<Source, Item extends PlacedItem>(
   if (typeof project !== 'function') throw new UsageError('mapPlaced(project)', 'a function (value, index) => [Process, Placement] or a Process', project);
   const parsed = parseArgument(mapPlacedOptionsSchema, options ?? {}, 'mapPlaced options');
   const ordered = parsed.ordered ?? false;
-  const { onFailure, registry, scheduler, parent, deadline } = withDefaults(parsed);
+  const { onFailure, registry, scheduler, parent, deadline, signal } = withDefaults(parsed);
+  const signals = signal === undefined ? undefined : [signal];
   const itemDeadline = typeof deadline === 'number' ? deadline : undefined;
   const sharedDeadline = deadline instanceof Date ? deadline : undefined;
   type Value = ValueOfItem<Item>;
@@ -62,9 +74,12 @@ export function mapPlaced<Source, Item extends PlacedItem>(
         deadlineAt: sharedDeadline?.getTime(),
         verbose: false,
         deadlinePassed: new Subject<void>(),
+        signals,
       };
       let index = 0;
-      const tasks$ = source.pipe(
+      // On an abort the source is left (an already-aborted signal never subscribes to it) and what
+      // is in flight is settled by the run's abort stop: the stream then completes.
+      const tasks$ = (signals === undefined ? source : source.pipe(takeUntil(abortStop$(signals)))).pipe(
         map((value) => {
           const pair = resolvePair<Value>(project(value, index), `mapPlaced project(value, ${index}) result`, 'allowed');
           const ownDeadlineAt = itemDeadline === undefined ? undefined : scheduler.now() + itemDeadline * 1000;
