@@ -70,7 +70,7 @@ describe('PLACED_PAR and PAR: wrong pairs and processes', () => {
 
 describe('PLACED_PAR and PAR: bad options', () => {
   const rows: Row[] = [
-    ['an unknown option key (a typo)', () => PLACED_PAR(agent, { deadlin: 30 } as never), 'PLACED_PAR options.deadlin', 'one of the known options (onFailure, deadline, registry, scheduler, parent)', 'the number 30'],
+    ['an unknown option key (a typo)', () => PLACED_PAR(agent, { deadlin: 30 } as never), 'PLACED_PAR options.deadlin', 'one of the known options (onFailure, deadline, registry, scheduler, parent, signal)', 'the number 30'],
     ['onFailure given as a string', () => PLACED_PAR(agent, { onFailure: 'halt' } as never), 'PLACED_PAR options.onFailure', 'a FailurePolicy', 'the string "halt"'],
     ['onFailure given as a plain object', () => PLACED_PAR(agent, { onFailure: { kind: 'halt' } } as never), 'PLACED_PAR options.onFailure', 'a FailurePolicy', 'an object with keys { kind }'],
     ['a deadline of 0', () => PLACED_PAR(agent, { deadline: 0 }), 'PLACED_PAR options.deadline', 'a number of seconds > 0 or a valid Date', 'the number 0'],
@@ -176,8 +176,8 @@ describe('FailurePolicy.retry: bad options', () => {
     ['baseDelay is NaN', retry({ maxAttempts: 3, baseDelay: Number.NaN }), 'FailurePolicy.retry(options).baseDelay', 'a finite number of seconds >= 0', 'the number NaN'],
     ['baseDelay is Infinity', retry({ maxAttempts: 3, baseDelay: Number.POSITIVE_INFINITY }), 'FailurePolicy.retry(options).baseDelay', 'a finite number of seconds >= 0', 'the number Infinity'],
     ['options has an unknown key (a typo)', retry({ maxAttempts: 3, basedelay: 1 }), 'FailurePolicy.retry(options).basedelay', 'maxAttempts, backoff, baseDelay', 'the number 1'],
-    ['options is missing', retry(undefined), 'FailurePolicy.retry(options)', 'an object { maxAttempts, backoff?, baseDelay? }', 'undefined'],
-    ['options is a number', retry(3), 'FailurePolicy.retry(options)', 'an object { maxAttempts, backoff?, baseDelay? }', 'the number 3'],
+    ['options is missing', retry(undefined), 'FailurePolicy.retry(options)', 'an object { maxAttempts, backoff?, baseDelay?, maxDelay? }', 'undefined'],
+    ['options is a number', retry(3), 'FailurePolicy.retry(options)', 'an object { maxAttempts, backoff?, baseDelay?, maxDelay? }', 'the number 3'],
   ];
 
   test.each(rows)('%s', (_description, call, argument, expected, received) => {
