@@ -112,9 +112,9 @@ export async function main(options: AgentsOptions = {}): Promise<PARResult> {
       : { baseURL: fixture?.openAIBaseURL ?? '', apiKey: FIXTURE_OPENAI_KEY, why: `the fixture server at ${fixture?.url ?? '?'} (nothing answers at ${localURL})` };
 
     const registry = new BackendRegistry({ strict: true })
-      .register('anthropic', new AnthropicBackend({ baseURL: anthropic.baseURL, apiKey: anthropic.apiKey, concurrency: 4 }))
+      .register('anthropic', new AnthropicBackend({ baseURL: anthropic.baseURL, apiKey: anthropic.apiKey, concurrencyLimit: 4 }))
       // `local:8080` reaches it through the endpoint's scheme, `local`.
-      .register('local', new OpenAICompatibleBackend({ name: 'local', baseURL: local.baseURL, apiKey: local.apiKey, concurrency: 2 }));
+      .register('local', new OpenAICompatibleBackend({ name: 'local', baseURL: local.baseURL, apiKey: local.apiKey, concurrencyLimit: 2 }));
     const pairs = [
       [reasoner, new Placement({ model: models.reasoner, endpoint: 'anthropic', config: { maxTokens: 200 } })],
       [classifier, new Placement({ model: models.classifier, endpoint: 'anthropic', config: { maxTokens: 5 } })],

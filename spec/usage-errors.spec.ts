@@ -187,12 +187,13 @@ describe('FailurePolicy.retry: bad options', () => {
 
 describe('new LocalBackend(...): bad options', () => {
   const rows: Row[] = [
-    ['concurrency is 0', () => new LocalBackend({ concurrency: 0 }), 'LocalBackend options.concurrency', 'a whole number >= 1 or Infinity', 'the number 0'],
-    ['concurrency is 1.5', () => new LocalBackend({ concurrency: 1.5 }), 'LocalBackend options.concurrency', 'a whole number >= 1 or Infinity', 'the number 1.5'],
-    ['concurrency is -1', () => new LocalBackend({ concurrency: -1 }), 'LocalBackend options.concurrency', 'a whole number >= 1 or Infinity', 'the number -1'],
-    ['concurrency is the string "3"', () => new LocalBackend({ concurrency: '3' } as never), 'LocalBackend options.concurrency', 'a whole number >= 1 or Infinity', 'the string "3"'],
+    ['concurrencyLimit is 0', () => new LocalBackend({ concurrencyLimit: 0 }), 'LocalBackend options.concurrencyLimit', 'a whole number >= 1 or Infinity', 'the number 0'],
+    ['concurrencyLimit is 1.5', () => new LocalBackend({ concurrencyLimit: 1.5 }), 'LocalBackend options.concurrencyLimit', 'a whole number >= 1 or Infinity', 'the number 1.5'],
+    ['concurrencyLimit is -1', () => new LocalBackend({ concurrencyLimit: -1 }), 'LocalBackend options.concurrencyLimit', 'a whole number >= 1 or Infinity', 'the number -1'],
+    ['concurrencyLimit is the string "3"', () => new LocalBackend({ concurrencyLimit: '3' } as never), 'LocalBackend options.concurrencyLimit', 'a whole number >= 1 or Infinity', 'the string "3"'],
     ['options has an unknown key (a typo)', () => new LocalBackend({ concurency: 2 } as never), 'LocalBackend options.concurency', 'concurrency', 'the number 2'],
-    ['options is a number', () => new LocalBackend(4 as never), 'LocalBackend options', 'an object { concurrency? }', 'the number 4'],
+    ['options is a number', () => new LocalBackend(4 as never), 'LocalBackend options', 'an object { concurrencyLimit? }', 'the number 4'],
+    ['concurrencyLimit and its deprecated alias concurrency disagree', () => new LocalBackend({ concurrencyLimit: 2, concurrency: 3 }), 'LocalBackend options.concurrency', 'to be left out (it is the deprecated name of concurrencyLimit, given as 2)', 'the number 3'],
   ];
 
   test.each(rows)('%s', (_description, call, argument, expected, received) => {

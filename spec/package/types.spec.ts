@@ -29,7 +29,7 @@ const group = PLACED_PAR([one, placement], { registry });
 const viaSubpath = PP([one, new Placement({})], { registry });
 export const pending: Promise<PARResult> = group.run();
 export const events$: Observable<ParEvent> = viaSubpath.events$;
-export const localName: string = new LocalBackend({ concurrency: 2 }).name;
+export const localName: string = new LocalBackend({ concurrencyLimit: 2 }).name;
 
 // The declarations are real types, not \`any\`: each of these must be an error.
 // @ts-expect-error model is a string
