@@ -5,7 +5,8 @@ import { FailurePolicy } from '../policy/FailurePolicy';
 import { parseArgument } from '../validation/parse';
 import { nameSchema } from '../validation/schemas';
 
-const schedulerSchema = z.custom<SchedulerLike>(
+/** An RxJS `SchedulerLike`, by shape (`now()` and `schedule()`). */
+export const schedulerSchema = z.custom<SchedulerLike>(
   (value) => typeof (value as SchedulerLike | null)?.now === 'function' && typeof (value as SchedulerLike | null)?.schedule === 'function',
   { error: 'an RxJS SchedulerLike (with now() and schedule())' },
 );
