@@ -16,6 +16,8 @@ export type WireResult = { readonly ok: true; readonly value: unknown } | { read
 /** One `PARResult` entry on the wire; dates are ISO strings. */
 export interface WireEntry {
   readonly index: number;
+  /** The pair's key in a keyed group. */
+  readonly key?: string;
   readonly name: string;
   readonly placement: WirePlacement;
   readonly backend?: string;
@@ -36,6 +38,8 @@ export interface WirePARResult {
 
 interface WireProcessEvent {
   readonly index: number;
+  /** The pair's key in a keyed group. */
+  readonly key?: string;
   readonly name: string;
   readonly placement: WirePlacement;
 }
