@@ -59,6 +59,17 @@ describe('stbass/queue without its optional peers', () => {
     expect(outcome.cause).toBe('MODULE_NOT_FOUND');
   }, 60_000);
 
+  test('the `stbass worker` command without bullmq says the same and exits 1', async () => {
+    const project = projectWith(['rxjs', 'zod', 'ioredis']);
+    writeFileSync(join(project, 'agents.ts'), "import { Process, ProcessResult } from './lib';\nexport const echo = Process('echo', () => ProcessResult.ok(1));\n");
+    const failed = await run(process.execPath, [tsx, 'lib/cli.ts', 'worker', '--queue', 'q', '--processes', './agents.ts'], { cwd: project }).then(
+      () => undefined,
+      (error: { code?: number; stderr?: string }) => error,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toContain('stbass/queue needs the optional peer dependency bullmq: install it with `npm install bullmq`');
+  }, 60_000);
+
   test('without either: names ioredis first (bullmq needs it too)', async () => {
     const outcome = await outcomeIn(projectWith(['rxjs', 'zod']));
     expect(outcome.message).toBe('stbass/queue needs the optional peer dependency ioredis: install it with `npm install ioredis`');
