@@ -106,7 +106,7 @@ export class PlacedPar<T = unknown, Values = T[]> extends Observable<ParEvent<T,
    * ```
    */
   run(options?: RunOptions): Promise<PARResult<T, Values>> {
-    const { signal } = parseArgument(runCallSchema, options ?? {}, 'run(options)');
+    const signal = options === undefined ? undefined : parseArgument(runCallSchema, options, 'run(options)').signal;
     return firstValueFrom(this.run$(undefined, false, signal).pipe(filter(isDone), map((done) => done.result)));
   }
 
@@ -142,7 +142,8 @@ export class PlacedPar<T = unknown, Values = T[]> extends Observable<ParEvent<T,
   private run$(ctx: ProcessContext | undefined, verbose: boolean, signal?: AbortSignal): Observable<EngineEvent<T> | DoneEvent<T, Values>> {
     return defer(() => {
       const { onFailure, registry, scheduler, deadline, parent } = this.#options;
-      const signals = [this.#options.signal, signal].filter((candidate) => candidate !== undefined);
+      const own = this.#options.signal;
+      const signals = own === undefined ? (signal === undefined ? undefined : [signal]) : signal === undefined ? [own] : [own, signal];
       const at = deadlineAt(deadline, scheduler, ctx?.deadline);
       const settings: RunSettings = {
         policy: onFailure,
