@@ -121,6 +121,9 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   // Loaded here, not at the top: bullmq and ioredis are optional peers, needed by workers only.
+  // The peer check first, so that a missing one is named with its install command.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load of an optional peer
+  require('./queue/peers');
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load of an optional peer
   const { startWorker } = require('./queue/worker') as WorkerModule;
   const connectTimeout = numberOption(values, 'connect-timeout');

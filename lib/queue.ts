@@ -1,3 +1,5 @@
+// Checks the optional peers (bullmq, ioredis) before the modules that import them load.
+import './queue/peers';
 export { QueueBackend, type QueueBackendOptions, queueNameOf } from './queue/QueueBackend';
 export type { QueueRateLimit } from './queue/queueRateLimit';
 export { startWorker, type WorkerOptions, type RunningWorker } from './queue/worker';
