@@ -129,7 +129,7 @@ describe('SPEC 5 keyed groups', () => {
 
   test('bad keyed input is a UsageError at the call, naming the key', () => {
     expect(() => PLACED_PAR({ plan: [planner, opus], label: 42 } as never)).toThrow(UsageError);
-    expect(() => PLACED_PAR({ plan: [planner, opus], label: 42 } as never)).toThrow(/PLACED_PAR argument 1\.label: expected a \[Process, Placement\] pair or a Process, received the number 42/);
+    expect(() => PLACED_PAR({ plan: [planner, opus], label: 42 } as never)).toThrow(/PLACED_PAR argument 1\.label: expected a \[Process, Placement\] pair, a \[Process, \[Placement, \.\.\.\], options\?\] chain or a Process, received the number 42/);
     expect(() => PLACED_PAR({ plan: [planner, 'opus'] } as never)).toThrow(/PLACED_PAR argument 1\.plan\[1\]: expected a Placement/);
     expect(() => PLACED_PAR({ plan: planner }, { dedline: 3 } as never)).toThrow(/PLACED_PAR options\.dedline/);
   });

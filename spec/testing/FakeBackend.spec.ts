@@ -286,7 +286,7 @@ describe('FakeBackend', () => {
   test('unknown keys are a UsageError naming the key and listing the known ones, in options, scripts, byCall and the default', () => {
     expect(() => new FakeBackend({ nme: 'x' } as never)).toThrow(UsageError);
     expect(() => new FakeBackend({ nme: 'x' } as never)).toThrow(
-      'FakeBackend options.nme: expected one of the known options (name, concurrencyLimit, scheduler, healthy, script, byCall, defaultBehaviour), received the string "x"',
+      'FakeBackend options.nme: expected one of the known options (name, concurrencyLimit, rateLimit, pauseOnRateLimit, scheduler, healthy, script, byCall, defaultBehaviour), received the string "x"',
     );
     expect(() => new FakeBackend({ script: { a: { reslt: 1 } as never } })).toThrow(
       'FakeBackend options.script.a.reslt: expected one of the known options (result, error, delay, partials, hang, emptyCompletion, throwSync), received the number 1',
