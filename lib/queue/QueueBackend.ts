@@ -4,7 +4,7 @@ import { Observable } from 'rxjs';
 import { z } from 'zod';
 import { ExecutionBackend } from '../backends/ExecutionBackend';
 import { BackendUnavailableError, InvalidResultError } from '../errors';
-import type { Placement } from '../placement/Placement';
+import type { JsonValue, Placement } from '../placement/Placement';
 import type { Process } from '../process/Process';
 import type { ProcessContext } from '../process/ProcessContext';
 import { ProcessResult } from '../process/ProcessResult';
@@ -141,7 +141,8 @@ export class QueueBackend extends ExecutionBackend {
     this.#pollInterval = parsed.pollInterval ?? 5;
     this.#healthTimeout = parsed.healthTimeout ?? 2;
     this.#closeTimeout = parsed.closeTimeout ?? 2;
-    this.#redis = openRedis(options.connection);
+    // Adds of one tick (a group starts many processes at once) leave in one write.
+    this.#redis = openRedis(options.connection, { autoPipelining: true });
   }
 
   /**
@@ -288,8 +289,10 @@ export class QueueBackend extends ExecutionBackend {
       if (this.#closing !== undefined) return;
       const events = new QueueEvents(queueName, { connection: eventsClient, prefix: this.prefix, lastEventId: last[0]?.[0] ?? '0-0' });
       events.on('progress', ({ jobId, data }) => listeners.get(jobId)?.progress(data));
-      events.on('completed', () => (this.#heardAt = Date.now()));
-      events.on('completed', ({ jobId, returnvalue }) => listeners.get(jobId)?.completed(returnvalue));
+      events.on('completed', ({ jobId, returnvalue }) => {
+        this.#heardAt = Date.now();
+        listeners.get(jobId)?.completed(returnvalue);
+      });
       events.on('failed', ({ jobId, failedReason }) => listeners.get(jobId)?.failed(failedReason));
       // Swallowed here: a lost connection shows as a failed health check or enqueue, and events
       // missed meanwhile are recovered by the poller below.
@@ -348,7 +351,11 @@ export class QueueBackend extends ExecutionBackend {
   private outcomeToResult(returnvalue: unknown, backend: string, ctx: ProcessContext): ProcessResult {
     let outcome: JobOutcome;
     try {
-      outcome = jobOutcomeSchema.parse(typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue);
+      const decoded: unknown = typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue;
+      // The common outcome, a value without usage, passes the schema whatever the value is (any JSON
+      // is a value): it is taken as it is, and everything else is parsed.
+      if (isBareValue(decoded)) return ProcessResult.ok(decoded.value);
+      outcome = jobOutcomeSchema.parse(decoded);
     } catch {
       return ProcessResult.fail(new InvalidResultError(returnvalue, `the worker on ${backend}`), { backend });
     }
@@ -385,6 +392,11 @@ export class QueueBackend extends ExecutionBackend {
     clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
   }
+}
+
+/** `{ ok: true, value }` with no usage: an outcome the schema accepts, whatever the value. */
+function isBareValue(outcome: unknown): outcome is { ok: true; value?: JsonValue } {
+  return typeof outcome === 'object' && outcome !== null && (outcome as { ok?: unknown }).ok === true && (outcome as { usage?: unknown }).usage === undefined;
 }
 
 /** The queue a placement names: `gpu` for the endpoint `queue:gpu`. */

@@ -31,21 +31,31 @@ function watched<C extends RedisClient>(client: C): C {
   return client;
 }
 
+/** Settings stbass adds to a connection it opens. */
+export interface OpenSettings {
+  /**
+   * ioredis auto-pipelining: the commands issued in one tick leave in one write. Only for a client
+   * that never blocks (BullMQ's blocking reads and pub/sub get connections of their own).
+   */
+  readonly autoPipelining?: boolean;
+}
+
 /**
  * Opens a Redis client. `maxRetriesPerRequest: null` is what BullMQ's blocking connections need,
  * and lets commands wait through a Redis restart instead of failing. A `Cluster` is duplicated with
  * that setting: the caller's own instance is left as it is.
  */
-export function openRedis(connection: RedisConnection): RedisClient {
-  if (typeof connection === 'string') return watched(new Redis(connection, { maxRetriesPerRequest: null }));
-  if (isCluster(connection)) return watched(connection.duplicate([], { redisOptions: { ...connection.options.redisOptions, maxRetriesPerRequest: null } }));
+export function openRedis(connection: RedisConnection, settings: OpenSettings = {}): RedisClient {
+  const enableAutoPipelining = settings.autoPipelining === true;
+  if (typeof connection === 'string') return watched(new Redis(connection, { maxRetriesPerRequest: null, enableAutoPipelining }));
+  if (isCluster(connection)) return watched(connection.duplicate([], { enableAutoPipelining, redisOptions: { ...connection.options.redisOptions, maxRetriesPerRequest: null } }));
   if (typeof connection !== 'object' || connection === null) throw new UsageError('connection', 'a redis:// URL, ioredis options or an ioredis Cluster', connection);
-  return watched(new Redis({ maxRetriesPerRequest: null, ...connection }));
+  return watched(new Redis({ maxRetriesPerRequest: null, enableAutoPipelining, ...connection }));
 }
 
-/** A second connection to the same Redis (for blocking reads or pub/sub), as quiet as the first. */
+/** A second connection to the same Redis (for blocking reads or pub/sub), as quiet as the first and never auto-pipelined. */
 export function duplicateRedis(client: RedisClient): RedisClient {
-  return watched(client.duplicate());
+  return watched(isCluster(client) ? client.duplicate(undefined, { enableAutoPipelining: false }) : client.duplicate({ enableAutoPipelining: false }));
 }
 
 /** Why a client cannot reach Redis, as far as it knows: its last connection error, or silence. */
@@ -71,7 +81,10 @@ export function describeRedisError(error: Error): string {
  */
 export function whenReachable(client: RedisClient, seconds: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(unreachableReason(client, seconds))), seconds * 1000);
+    // When the timer fires after this process was busy for longer than the timeout, the answer may
+    // already wait in the socket: timers run before I/O in a turn of the event loop, so the verdict
+    // waits for one I/O pass (setImmediate runs after it) and an answer read there still counts.
+    const timer = setTimeout(() => setImmediate(() => reject(new Error(unreachableReason(client, seconds)))), seconds * 1000);
     client.ping().then(
       () => (clearTimeout(timer), resolve()),
       (error: unknown) => (clearTimeout(timer), reject(new Error(`Redis refused a PING: ${describeRedisError(error instanceof Error ? error : new Error(String(error)))}`))),

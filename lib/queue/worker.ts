@@ -80,11 +80,13 @@ function registryOf(processes: unknown): Map<string, Process> {
   return registry;
 }
 
-/** Turns a value into JSON-safe data, or says why it cannot cross the wire. */
+/**
+ * Checks that a value can cross the wire, or says why not. The value itself goes on: BullMQ
+ * serialises it again the same way, so parsing the text back would only cost time on every job.
+ */
 function toWire(value: unknown, what: string): { ok: true; value: unknown } | { ok: false; message: string } {
   try {
-    const text = JSON.stringify(value);
-    return { ok: true, value: text === undefined ? undefined : (JSON.parse(text) as unknown) };
+    return { ok: true, value: JSON.stringify(value) === undefined ? undefined : value };
   } catch (error) {
     return { ok: false, message: `${what} cannot be serialised to JSON: ${(error as Error).message}` };
   }
@@ -102,7 +104,7 @@ function refuse(reason: string): UnrecoverableError {
 class GuardedWorker extends Worker {
   constructor(
     name: string,
-    processor: (job: Job, token?: string, signal?: AbortSignal) => Promise<JobOutcome>,
+    processor: (job: Job) => Promise<JobOutcome>,
     options: BullWorkerOptions,
     private readonly maxPayloadBytes: number,
     /** Why a decoded job must be failed without running, for the processor to say. */
@@ -197,9 +199,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   }
 
   // One watchdog for every running job: a job whose caller's heartbeat expired is aborted.
-  const running = new Set<RunningJob>();
+  const running = new Map<string, RunningJob>();
   const watchdog = setInterval(() => {
-    for (const job of running) {
+    for (const job of running.values()) {
       redis.exists(keys.caller(job.callerId)).then(
         (alive) => alive === 0 && job.abort(new CancelledError('unsubscribed'), 'the caller is gone (its heartbeat expired) while the job ran'),
         () => undefined,
@@ -222,7 +224,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     return { process, payload, placement };
   };
 
-  const processJob = async (job: Job, _token?: string, signal?: AbortSignal): Promise<JobOutcome> => {
+  // Two parameters, not three: BullMQ then makes no AbortController of its own per job (this
+  // worker aborts jobs itself, through `running`, on a cancellation and on a forced close).
+  const processJob = async (job: Job): Promise<JobOutcome> => {
     const { process, payload, placement } = admit(job);
     // Was the job cancelled before it got here, and is its caller still there? Announcements reach
     // this worker by pub/sub (it subscribed before it took any job) and a caller seen alive within
@@ -252,15 +256,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         controller.abort(reason);
       },
     };
-    // BullMQ's signal aborts through worker.cancelJob (the caller's cancellation) or on close.
-    const onBullAbort = (): void => {
-      const reason: unknown = signal?.reason;
-      entry.abort(new CancelledError('unsubscribed'), typeof reason === 'string' ? reason : reason instanceof Error ? reason.message : 'cancelled');
-    };
     let deadlineTimer: Subscription | undefined;
     try {
-      signal?.addEventListener('abort', onBullAbort, { once: true });
-      running.add(entry);
+      running.set(jobId, entry);
       if (payload.deadline !== null) {
         const deadline = new Date(payload.deadline);
         const error = new DeadlineExceededError(deadline, 'running', process.name);
@@ -305,8 +303,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       };
     } finally {
       deadlineTimer?.unsubscribe();
-      signal?.removeEventListener('abort', onBullAbort);
-      running.delete(entry);
+      if (running.get(jobId) === entry) running.delete(jobId);
     }
   };
 
@@ -329,7 +326,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   worker.on('error', () => undefined);
 
   // The cross-worker half of cancellation: a caller announces the job id; the worker running it
-  // aborts it through BullMQ's own (process-local) cancel, which aborts the processor's signal.
+  // aborts it.
   await subscriber.subscribe(keys.cancelChannel);
   subscriber.on('message', (_channel: string, message: string) => {
     try {
@@ -340,7 +337,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       if (announced.size >= 10_000) for (const [id, until] of announced) if (until <= now) announced.delete(id);
       if (announced.size >= 100_000) announced.clear(); // a flood of announcements: keep memory bounded
       announced.set(jobId, now + 60_000);
-      worker.cancelJob(jobId, 'cancelled by the caller');
+      running.get(jobId)?.abort(new CancelledError('unsubscribed'), 'cancelled by the caller');
     } catch {
       // Not ours: ignore.
     }
@@ -351,7 +348,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     worker,
     processNames: [...registry.keys()],
     async close(force = false) {
-      if (force) worker.cancelAllJobs('the worker is closing');
+      if (force) for (const job of running.values()) job.abort(new CancelledError('unsubscribed'), 'the worker is closing');
       clearInterval(watchdog);
       await worker.close(force);
       await closeRedis(workerClient);
