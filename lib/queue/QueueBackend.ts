@@ -25,6 +25,7 @@ import {
 } from './connection';
 import { type JobOutcome, type JobPayload, DEFAULT_MAX_PAYLOAD_BYTES, jobOutcomeSchema, truncated } from './payload';
 import { RemoteProcessError } from './RemoteProcessError';
+import { CANCEL_VALIDITY_MS, Signer, secretSchema } from './signing';
 
 const optionsSchema = z.strictObject(
   {
@@ -37,6 +38,7 @@ const optionsSchema = z.strictObject(
     pollInterval: z.number({ error: 'a number of seconds > 0' }).gt(0).optional(),
     healthTimeout: z.number({ error: 'a number of seconds > 0' }).gt(0).optional(),
     closeTimeout: z.number({ error: 'a number of seconds > 0' }).gt(0).optional(),
+    secret: secretSchema.optional(),
   },
   { error: 'an options object { connection, prefix?, concurrencyLimit?, ... }' },
 );
@@ -64,6 +66,12 @@ export interface QueueBackendOptions {
   readonly healthTimeout?: number;
   /** Seconds `close()` waits for Redis to take the last commands before it drops the connections (default 2). */
   readonly closeTimeout?: number;
+  /**
+   * The queue's shared secret (at least 16 characters), the same as the workers': cancellations and
+   * heartbeats are then signed (HMAC-SHA256), and workers given it ignore forged ones. Without it,
+   * anyone who can write to Redis can cancel jobs or keep a dead caller's jobs alive.
+   */
+  readonly secret?: string;
 }
 
 /** How a waiting caller hears of its job. */
@@ -114,7 +122,10 @@ export class QueueBackend extends ExecutionBackend {
   /** The key prefix shared with the workers. */
   readonly prefix: string;
   readonly #redis: RedisClient;
-  /** PINGs go on a connection of their own: behind thousands of queued adds they would time out on a healthy server. */
+  /**
+   * PINGs and heartbeats go on a connection of their own: behind thousands of queued adds a PING
+   * would time out on a healthy server, and a heartbeat could come too late to keep this caller alive.
+   */
   #healthClient: RedisClient | undefined;
   readonly #channels = new Map<string, QueueChannel>();
   readonly #callerId = randomUUID();
@@ -123,6 +134,7 @@ export class QueueBackend extends ExecutionBackend {
   readonly #pollInterval: number;
   readonly #healthTimeout: number;
   readonly #closeTimeout: number;
+  readonly #signer: Signer | undefined;
   #waiting = 0;
   /** When Redis last answered this caller (an enqueue, an event, a poll): a busy caller is a live one. */
   #heardAt = 0;
@@ -141,6 +153,7 @@ export class QueueBackend extends ExecutionBackend {
     this.#pollInterval = parsed.pollInterval ?? 5;
     this.#healthTimeout = parsed.healthTimeout ?? 2;
     this.#closeTimeout = parsed.closeTimeout ?? 2;
+    this.#signer = parsed.secret === undefined ? undefined : new Signer(parsed.secret, this.prefix);
     // Adds of one tick (a group starts many processes at once) leave in one write.
     this.#redis = openRedis(options.connection, { autoPipelining: true });
   }
@@ -154,10 +167,9 @@ export class QueueBackend extends ExecutionBackend {
     if (this.#closing !== undefined) return Promise.resolve(false);
     const now = Date.now();
     if (this.#health !== undefined && now - this.#health.at < 1_000) return this.#health.answer;
-    this.#healthClient ??= duplicateRedis(this.#redis);
     // A PING answered late because this process is busy (thousands of jobs in flight) is not an
     // outage: Redis that answered anything within the timeout counts as healthy.
-    const answer = whenReachable(this.#healthClient, this.#healthTimeout).then(
+    const answer = whenReachable(this.sideClient(), this.#healthTimeout).then(
       () => true,
       (error: unknown) => {
         if (Date.now() - this.#heardAt < this.#healthTimeout * 1000) return true;
@@ -194,7 +206,7 @@ export class QueueBackend extends ExecutionBackend {
       const payload: JobPayload = {
         processName: process.name,
         input: ctx.input as JobPayload['input'],
-        placement: ctx.placement.toJSON(),
+        placement: wirePlacement(ctx.placement),
         deadline: ctx.deadline === undefined ? null : ctx.deadline.getTime(),
         attempt: ctx.attempt,
         callerId: this.#callerId,
@@ -273,6 +285,11 @@ export class QueueBackend extends ExecutionBackend {
     const graceMs = (this.#closeTimeout * 1000) / 2;
     const clients = [...channels.map((channel) => channel.eventsClient), this.#redis, ...(this.#healthClient === undefined ? [] : [this.#healthClient])];
     await Promise.all(clients.map((client) => closeRedis(client, graceMs)));
+  }
+
+  private sideClient(): RedisClient {
+    this.#healthClient ??= duplicateRedis(this.#redis);
+    return this.#healthClient;
   }
 
   private channel(queueName: string): QueueChannel {
@@ -367,10 +384,13 @@ export class QueueBackend extends ExecutionBackend {
   /** Tells every worker the job is cancelled: marked for late pickers, announced to the running one, removed if waiting. */
   private cancelRemote(channel: QueueChannel, jobId: string): void {
     const keys = stbassKeys(this.prefix);
+    const queue = channel.queue.name;
+    // Signed, the announcement is also the key's value, so a late picker can check it too.
+    const message = this.#signer === undefined ? undefined : JSON.stringify(this.#signer.cancel(queue, jobId));
     this.#redis
       .multi()
-      .set(keys.cancelled(jobId), '1', 'EX', 3600)
-      .publish(keys.cancelChannel, JSON.stringify({ queue: channel.queue.name, jobId }))
+      .set(keys.cancelled(jobId), message ?? '1', 'EX', CANCEL_VALIDITY_MS / 1000)
+      .publish(keys.cancelChannel, message ?? JSON.stringify({ queue, jobId }))
       .exec()
       .catch(() => undefined);
     channel.queue.remove(jobId).catch(() => undefined);
@@ -380,7 +400,11 @@ export class QueueBackend extends ExecutionBackend {
   private holdCaller(): void {
     this.#waiting += 1;
     if (this.#heartbeat !== undefined) return;
-    const beat = (): void => void this.#redis.set(stbassKeys(this.prefix).caller(this.#callerId), '1', 'EX', this.#callerTtl).catch(() => undefined);
+    const key = stbassKeys(this.prefix).caller(this.#callerId);
+    const client = this.sideClient();
+    // Signed, each beat carries its time: replaying an old one cannot keep this caller alive once it is gone.
+    const beat = (): void =>
+      void client.set(key, this.#signer?.heartbeat(this.#callerId, this.#callerTtl * 1000) ?? '1', 'EX', this.#callerTtl).catch(() => undefined);
     beat();
     this.#heartbeat = setInterval(beat, (this.#callerTtl * 1000) / 3);
     this.#heartbeat.unref();
@@ -392,6 +416,14 @@ export class QueueBackend extends ExecutionBackend {
     clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
   }
+}
+
+/** Placements are immutable and shared by many processes: each is turned into its wire form once. */
+const wirePlacements = new WeakMap<Placement, JobPayload['placement']>();
+function wirePlacement(placement: Placement): JobPayload['placement'] {
+  let wire = wirePlacements.get(placement);
+  if (wire === undefined) wirePlacements.set(placement, (wire = placement.toJSON()));
+  return wire;
 }
 
 /** `{ ok: true, value }` with no usage: an outcome the schema accepts, whatever the value. */

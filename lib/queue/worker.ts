@@ -10,6 +10,7 @@ import { parseArgument } from '../validation/parse';
 import { nameSchema } from '../validation/schemas';
 import { type RedisClient, type RedisConnection, closeRedis, connectionSchema, duplicateRedis, openRedis, resolvePrefix, stbassKeys, whenReachable } from './connection';
 import { DEFAULT_MAX_PAYLOAD_BYTES, type JobOutcome, type JobPayload, jobPayloadSchema, truncated } from './payload';
+import { type CancelMessage, Signer, secretSchema } from './signing';
 
 const seconds = z.number({ error: 'a number of seconds > 0' }).gt(0);
 
@@ -26,6 +27,7 @@ const workerOptionsSchema = z.strictObject(
     callerCheckInterval: seconds.optional(),
     maxPayloadBytes: z.number({ error: 'a whole number of bytes >= 1' }).int().min(1).optional(),
     connectTimeout: seconds.optional(),
+    secret: secretSchema.optional(),
   },
   { error: 'an options object { connection, queue, processes, concurrency?, ... }' },
 );
@@ -57,6 +59,19 @@ export interface WorkerOptions {
   readonly maxPayloadBytes?: number;
   /** Seconds `startWorker` waits for Redis to answer before it rejects, saying why (default 10). */
   readonly connectTimeout?: number;
+  /**
+   * The queue's shared secret, the callers' (`QueueBackend({ secret })`). With it, this worker acts
+   * only on signed cancellations and heartbeats: a forged cancel aborts nothing, and a forged or
+   * replayed heartbeat does not keep a dead caller's job alive. The first forgery of each kind is
+   * reported once with `process.emitWarning` (code `STBASS_QUEUE_FORGED`); all are counted in `rejected`.
+   */
+  readonly secret?: string;
+}
+
+/** Cancellations and heartbeats a worker with a secret ignored because they were not genuinely signed. */
+export interface RejectedMessages {
+  readonly cancels: number;
+  readonly heartbeats: number;
 }
 
 /** A running worker. */
@@ -65,6 +80,8 @@ export interface RunningWorker {
   readonly worker: Worker;
   /** The names of the processes it runs. */
   readonly processNames: readonly string[];
+  /** With a secret: how many forged (unsigned, wrongly signed or replayed) cancellations and heartbeats it ignored. */
+  readonly rejected: RejectedMessages;
   /** Stops taking jobs, lets running ones finish (or `force` cancels them), and disconnects. */
   close(force?: boolean): Promise<void>;
 }
@@ -170,6 +187,41 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const subscriber: RedisClient = duplicateRedis(redis);
   const refusals = new WeakMap<Job, string>();
 
+  const signer = parsed.secret === undefined ? undefined : new Signer(parsed.secret, prefix);
+  const rejected = { cancels: 0, heartbeats: 0 };
+  /** Counts a forgery; says so once per kind (a flood of them must not flood the log). */
+  const rejectForged = (kind: keyof typeof rejected, what: string): void => {
+    rejected[kind] += 1;
+    if (rejected[kind] > 1) return;
+    process.emitWarning(
+      `stbass worker on queue "${queueName}" ignored ${what} not signed with its secret (another Redis client, or a caller without the secret); further ones are only counted (worker.rejected)`,
+      { code: 'STBASS_QUEUE_FORGED' },
+    );
+  };
+  /** Whether a cancellation (a pub/sub message or a `cancelled` key's value) is to be obeyed. */
+  const isGenuineCancel = (text: string): boolean => {
+    if (signer === undefined) return true;
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      message = undefined;
+    }
+    const genuine = typeof message === 'object' && message !== null && signer.isGenuineCancel(message as CancelMessage);
+    if (!genuine) rejectForged('cancels', 'a cancellation');
+    return genuine;
+  };
+  /** Whether a caller's liveness key, as read (its value with a secret, else whether it exists), says the caller is alive. */
+  const isCallerAlive = (callerId: string, read: unknown): boolean => {
+    if (signer === undefined) return read === 1;
+    if (read === null || read === undefined) return false;
+    const alive = typeof read === 'string' && signer.isLiveHeartbeat(callerId, read);
+    if (!alive) rejectForged('heartbeats', 'a caller heartbeat');
+    return alive;
+  };
+  /** Reads a caller's liveness key: its value when heartbeats are signed, else only whether it exists. */
+  const readCaller = (callerId: string): Promise<unknown> => (signer === undefined ? redis.exists(keys.caller(callerId)) : redis.get(keys.caller(callerId)));
+
   // Placements repeat from job to job and are immutable: build each once.
   const placements = new Map<string, Placement>();
   const placementOf = (fields: JobPayload['placement']): Placement => {
@@ -202,8 +254,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const running = new Map<string, RunningJob>();
   const watchdog = setInterval(() => {
     for (const job of running.values()) {
-      redis.exists(keys.caller(job.callerId)).then(
-        (alive) => alive === 0 && job.abort(new CancelledError('unsubscribed'), 'the caller is gone (its heartbeat expired) while the job ran'),
+      readCaller(job.callerId).then(
+        (read) => isCallerAlive(job.callerId, read) || job.abort(new CancelledError('unsubscribed'), 'the caller is gone (its heartbeat expired) while the job ran'),
         () => undefined,
       );
     }
@@ -238,10 +290,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const knownAlive = (callersSeen.get(payload.callerId) ?? 0) > Date.now();
     const redelivered = job.stalledCounter > 0 || job.attemptsStarted > 1;
     if (!knownAlive || redelivered) {
-      const checks = await redis.pipeline().exists(keys.cancelled(jobId)).exists(keys.caller(payload.callerId)).exec();
-      const [cancelled, callerAlive] = (checks ?? []).map(([, count]) => count);
-      if (cancelled === 1) throw refuse('cancelled by the caller before it started');
-      if (callerAlive === 0) throw refuse('the caller is gone (its heartbeat expired) before the job started');
+      const checks = signer === undefined ? redis.pipeline().exists(keys.cancelled(jobId)).exists(keys.caller(payload.callerId)) : redis.pipeline().get(keys.cancelled(jobId)).get(keys.caller(payload.callerId));
+      const [cancelled, caller] = ((await checks.exec()) ?? []).map(([, reply]) => reply);
+      const wasCancelled = signer === undefined ? cancelled === 1 : typeof cancelled === 'string' && isGenuineCancel(cancelled);
+      if (wasCancelled) throw refuse('cancelled by the caller before it started');
+      if (!isCallerAlive(payload.callerId, caller)) throw refuse('the caller is gone (its heartbeat expired) before the job started');
       if (callersSeen.size >= 10_000) callersSeen.clear();
       callersSeen.set(payload.callerId, Date.now() + 1_000);
     }
@@ -331,7 +384,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   subscriber.on('message', (_channel: string, message: string) => {
     try {
       const { queue, jobId } = JSON.parse(message) as { queue?: string; jobId?: string };
-      if (queue !== queueName || typeof jobId !== 'string') return;
+      if (queue !== queueName || typeof jobId !== 'string' || !isGenuineCancel(message)) return;
       // Remembered for a job fetched but not started yet, which BullMQ's cancelJob cannot reach.
       const now = Date.now();
       if (announced.size >= 10_000) for (const [id, until] of announced) if (until <= now) announced.delete(id);
@@ -347,6 +400,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   return {
     worker,
     processNames: [...registry.keys()],
+    rejected,
     async close(force = false) {
       if (force) for (const job of running.values()) job.abort(new CancelledError('unsubscribed'), 'the worker is closing');
       clearInterval(watchdog);
