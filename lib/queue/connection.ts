@@ -26,7 +26,13 @@ const lastErrors = new WeakMap<RedisClient, Error>();
 
 /** Quiets a client (ioredis reconnects by itself) while remembering its last error for the messages that need it. */
 function watched<C extends RedisClient>(client: C): C {
-  client.on('error', (error: Error) => lastErrors.set(client, error));
+  client.on('error', (error: Error) => {
+    // A server that refused the TLS handshake may reset the next attempts before saying why again:
+    // the reset must not hide the reason given before it.
+    const known = lastErrors.get(client);
+    if (known !== undefined && isTlsError(known) && isReset(error)) return;
+    lastErrors.set(client, error);
+  });
   client.on('ready', () => lastErrors.delete(client));
   return client;
 }
@@ -58,10 +64,22 @@ export function duplicateRedis(client: RedisClient): RedisClient {
   return watched(isCluster(client) ? client.duplicate(undefined, { enableAutoPipelining: false }) : client.duplicate({ enableAutoPipelining: false }));
 }
 
+const isTlsError = (error: Error): boolean => describeRedisError(error).startsWith('TLS failed');
+const isReset = (error: Error): boolean => /ECONNRESET|EPIPE|Connection is closed|socket disconnected/i.test(error.message);
+
+/** Whether a client speaks TLS (a `rediss://` URL or `tls` options). */
+function usesTls(client: RedisClient): boolean {
+  const options = isCluster(client) ? client.options.redisOptions : client.options;
+  return options?.tls !== undefined;
+}
+
 /** Why a client cannot reach Redis, as far as it knows: its last connection error, or silence. */
 export function unreachableReason(client: RedisClient, seconds: number): string {
   const error = lastErrors.get(client);
-  const cause = error === undefined ? 'no answer' : describeRedisError(error);
+  let cause = error === undefined ? 'no answer' : describeRedisError(error);
+  if (error !== undefined && usesTls(client) && isReset(error)) {
+    cause = `TLS failed: the server closed the connection during the TLS handshake (${error.message}); it may want a client certificate (tls.cert and tls.key, or --tls-cert and --tls-key) or trust another CA`;
+  }
   return `Redis did not answer within ${seconds} s (${cause})`;
 }
 
@@ -70,6 +88,9 @@ export function describeRedisError(error: Error): string {
   const message = error.message;
   const code = (error as { code?: unknown }).code;
   if (/WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(message)) return `authentication failed: ${message}; check the password (and ACL user)`;
+  if (typeof code === 'string' && /CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA/.test(code) && /alert/i.test(message)) {
+    return `TLS failed: the server refused this client's certificate or wants one (${code}); give a client certificate and key it trusts (tls.cert and tls.key, or --tls-cert and --tls-key)`;
+  }
   if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/.test(code)) return `TLS failed: ${message} (${code}); check the CA and certificates`;
   if (/certificate|ssl|tls/i.test(message)) return `TLS failed: ${message}; check the CA and certificates`;
   return message;
