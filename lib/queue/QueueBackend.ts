@@ -88,7 +88,16 @@ interface JobListener {
    * one not yet added, and a job younger than a poll interval is left to its events.
    */
   enqueuedAt: number;
+  /** When the poller last looked this job up (0: never): the ones looked at longest ago go first. */
+  polledAt: number;
 }
+
+/**
+ * The most jobs one poll looks up. A caller with a backlog of thousands of waiting jobs would
+ * otherwise send three commands per job every poll interval, loading Redis most when it is slowest;
+ * beyond this many, jobs take turns (the one looked at longest ago first).
+ */
+const MAX_JOBS_PER_POLL = 1_000;
 
 /** One BullMQ queue as seen by this caller: the queue, its event stream, and the jobs waited for. */
 interface QueueChannel {
@@ -228,6 +237,7 @@ export class QueueBackend extends ExecutionBackend {
       const remoteFailure = (name: string, message: string): void => fail(new RemoteProcessError({ name, message: `the job failed on queue "${queueName}": ${message}` }));
       const listener: JobListener = {
         enqueuedAt: 0,
+        polledAt: 0,
         progress: (data) => {
           if (!settled && typeof data === 'object' && data !== null && 'value' in data) ctx.emit(data.value);
         },
@@ -339,10 +349,13 @@ export class QueueBackend extends ExecutionBackend {
    */
   private async pollMissed(channel: QueueChannel): Promise<void> {
     if (channel.polling) return;
-    const addedBefore = Date.now() - this.#pollInterval * 1000;
-    const jobIds: string[] = [];
-    for (const [jobId, listener] of channel.listeners) if (listener.enqueuedAt > 0 && listener.enqueuedAt <= addedBefore) jobIds.push(jobId);
-    if (jobIds.length === 0) return;
+    const now = Date.now();
+    const addedBefore = now - this.#pollInterval * 1000;
+    let due: Array<[string, JobListener]> = [];
+    for (const entry of channel.listeners) if (entry[1].enqueuedAt > 0 && entry[1].enqueuedAt <= addedBefore) due.push(entry);
+    if (due.length === 0) return;
+    if (due.length > MAX_JOBS_PER_POLL) due = due.sort(([, a], [, b]) => a.polledAt - b.polledAt).slice(0, MAX_JOBS_PER_POLL);
+    const jobIds = due.map(([jobId, listener]) => ((listener.polledAt = now), jobId));
     channel.polling = true;
     try {
       const keys = bullKeys(this.prefix, channel.queue.name);
