@@ -2,7 +2,7 @@
 import './queue/peers';
 export { QueueBackend, type QueueBackendOptions, queueNameOf } from './queue/QueueBackend';
 export type { QueueRateLimit } from './queue/queueRateLimit';
-export { startWorker, type WorkerOptions, type RunningWorker } from './queue/worker';
+export { startWorker, type WorkerOptions, type RunningWorker, type RejectedMessages } from './queue/worker';
 export { RemoteProcessError } from './queue/RemoteProcessError';
 export type { RedisConnection } from './queue/connection';
 export type { JobPayload, JobOutcome } from './queue/payload';
