@@ -97,7 +97,7 @@ export function staggeredCases(): Case[] {
         });
       },
       check: (out, n) => {
-        check(out.error instanceof Boom, `the stream should error with the failure, got ${String(out.error)}`);
+        check(out.error instanceof s.ItemFailedError && out.error.cause instanceof Boom, `the stream should error with an ItemFailedError whose cause is the failure, got ${String(out.error)}`);
         check(out.emitted === failAt(n), `expected ${failAt(n)} results before the failure, got ${out.emitted}`);
       },
     } satisfies Case<StreamOutcome>,
