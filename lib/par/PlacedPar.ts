@@ -13,6 +13,7 @@ import { type EngineEvent, type PlacedTask, type RunSettings, placeTask } from '
 import type { PARResult } from './PARResult';
 import { isPlainObject } from '../validation/parse';
 import { type PlacedParOptions, type ResolvedOptions, deadlineAt, resolveOptions } from './options';
+import { runTelemetry } from '../telemetry/tracedRun';
 
 /** A process paired with where it runs. */
 export type PlacedPair<T = unknown> = readonly [Process<T>, Placement];
@@ -132,6 +133,7 @@ export class PlacedPar<T = unknown> extends Observable<ParEvent<T>> implements P
     return defer(() => {
       const { onFailure, registry, scheduler, deadline, parent, healthCheckInterval } = this.#options;
       const at = deadlineAt(deadline, scheduler, ctx?.deadline);
+      const telemetry = runTelemetry({ name: this.name, policy: onFailure, deadline: at === undefined ? undefined : new Date(at) }, this.#options.telemetry);
       const settings: RunSettings = {
         policy: onFailure,
         registry,
@@ -140,11 +142,14 @@ export class PlacedPar<T = unknown> extends Observable<ParEvent<T>> implements P
         parent: ctx?.processName ?? parent,
         deadline: at === undefined ? undefined : new Date(at),
         deadlineAt: at,
-        verbose,
+        // Telemetry reads the retries' delays from their events.
+        verbose: verbose || telemetry !== undefined,
         deadlinePassed: new Subject<void>(),
         health: healthCheckInterval === undefined ? undefined : new HealthCache(healthCheckInterval, scheduler),
+        telemetry,
       };
-      return group$(this.#pairs.map((pair, index) => placePair(index, pair, settings)), settings);
+      const run$ = group$(this.#pairs.map((pair, index) => placePair(index, pair, settings)), settings);
+      return telemetry === undefined ? run$ : telemetry.run(run$);
     });
   }
 }

@@ -32,6 +32,7 @@ export const runOptionsSchema = z.strictObject(
       .finite({ error: 'a finite number of seconds > 0' })
       .gt(0, { error: 'a finite number of seconds > 0' })
       .optional(),
+    telemetry: z.boolean({ error: 'a boolean' }).optional(),
   },
   { error: 'an options object { onFailure?, deadline?, registry?, scheduler?, parent?, healthCheckInterval? }' },
 );
@@ -47,6 +48,7 @@ export const runOptionsSchema = z.strictObject(
  *   registry: myRegistry,             // default: defaultRegistry
  *   scheduler: asyncScheduler,        // a TestScheduler in marble tests
  *   parent: 'research',               // recorded in every ctx.parent
+ *   telemetry: false,                 // no OpenTelemetry spans or metrics for this group
  * });
  * ```
  */
@@ -67,6 +69,10 @@ export interface PlacedParOptions {
    * ask while an answer is pending share it.
    */
   readonly healthCheckInterval?: number;
+   * OpenTelemetry spans and metrics of each run, recorded when `@opentelemetry/api` is installed and
+   * a provider is registered (default `true`); `false` records none for this group (README "Tracing").
+   */
+  readonly telemetry?: boolean;
 }
 
 /** Options with their defaults applied. */
@@ -77,6 +83,7 @@ export interface ResolvedOptions {
   readonly scheduler: SchedulerLike;
   readonly parent: string | undefined;
   readonly healthCheckInterval: number | undefined;
+  readonly telemetry: boolean;
 }
 
 /** Validates options (a miss is a `UsageError` naming `argument`) and applies the defaults. */
@@ -93,6 +100,7 @@ export function withDefaults(parsed: z.output<typeof runOptionsSchema>): Resolve
     scheduler: parsed.scheduler ?? asyncScheduler,
     parent: parsed.parent,
     healthCheckInterval: parsed.healthCheckInterval,
+    telemetry: parsed.telemetry ?? true,
   };
 }
 

@@ -13,6 +13,8 @@ import type { FailurePolicy } from '../policy/FailurePolicy';
 import type { FallbackEvent, PartialEvent, PausedEvent, QueuedEvent, RestartedEvent, RetryingEvent, StartedEvent } from './events';
 import type { ChainState } from './fallbackChain';
 import type { HealthCache } from './healthCache';
+import type { PartialEvent, QueuedEvent, RetryingEvent, StartedEvent } from './events';
+import type { RunTelemetry } from '../telemetry/RunTelemetry';
 
 /** What a run is: its policy, clock, registry and deadline, shared by every process it places. */
 export interface RunSettings {
@@ -35,6 +37,8 @@ export interface RunSettings {
   readonly deadlinePassed: Subject<void>;
   /** Health answers reused per backend for a while (the `healthCheckInterval` option); without it every attempt asks. */
   readonly health?: HealthCache;
+  /** Spans and metrics of the run (lib/telemetry), when OpenTelemetry records any; absent, nothing is traced. */
+  readonly telemetry?: RunTelemetry;
 }
 
 /**

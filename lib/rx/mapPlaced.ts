@@ -8,6 +8,7 @@ import { type PlacedItem, type ValueOfItem, placePair, resolvePair } from '../pa
 import { type PlacedParOptions, runOptionsSchema, withDefaults } from '../par/options';
 import type { ProcessResult } from '../process/ProcessResult';
 import { parseArgument } from '../validation/parse';
+import { runTelemetry } from '../telemetry/tracedRun';
 
 const mapPlacedOptionsSchema = runOptionsSchema.extend({ ordered: z.boolean({ error: 'a boolean' }).optional() });
 
@@ -45,13 +46,14 @@ export function mapPlaced<Source, Item extends PlacedItem>(
   if (typeof project !== 'function') throw new UsageError('mapPlaced(project)', 'a function (value, index) => [Process, Placement] or a Process', project);
   const parsed = parseArgument(mapPlacedOptionsSchema, options ?? {}, 'mapPlaced options');
   const ordered = parsed.ordered ?? false;
-  const { onFailure, registry, scheduler, parent, deadline, healthCheckInterval } = withDefaults(parsed);
+  const { onFailure, registry, scheduler, parent, deadline, healthCheckInterval, telemetry: traced } = withDefaults(parsed);
   const itemDeadline = typeof deadline === 'number' ? deadline : undefined;
   const sharedDeadline = deadline instanceof Date ? deadline : undefined;
   type Value = ValueOfItem<Item>;
 
   return (source) =>
     defer(() => {
+      const telemetry = runTelemetry({ name: 'mapPlaced', policy: onFailure, deadline: sharedDeadline }, traced);
       const settings: RunSettings = {
         policy: onFailure,
         registry,
@@ -60,9 +62,11 @@ export function mapPlaced<Source, Item extends PlacedItem>(
         parent,
         deadline: sharedDeadline,
         deadlineAt: sharedDeadline?.getTime(),
-        verbose: false,
+        // Telemetry reads the retries' delays from their events.
+        verbose: telemetry !== undefined,
         deadlinePassed: new Subject<void>(),
         health: healthCheckInterval === undefined ? undefined : new HealthCache(healthCheckInterval, scheduler),
+        telemetry,
       };
       let index = 0;
       const tasks$ = source.pipe(
@@ -72,7 +76,8 @@ export function mapPlaced<Source, Item extends PlacedItem>(
           return placePair(index++, pair, settings, ownDeadlineAt);
         }),
       );
-      const settled$ = runPlaced(tasks$, settings, { error: (failure) => failure.error }).pipe(filter(isSettlement));
+      const run$ = runPlaced(tasks$, settings, { error: (failure) => failure.error });
+      const settled$ = (telemetry === undefined ? run$ : telemetry.run(run$)).pipe(filter(isSettlement));
       return (ordered ? settled$.pipe(inSourceOrder()) : settled$).pipe(map((settlement) => settlement.result));
     });
 }
