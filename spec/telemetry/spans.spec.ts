@@ -1,5 +1,7 @@
 import { trace } from '@opentelemetry/api';
-import { FailurePolicy, PLACED_PAR, Placement, Process, ProcessResult } from '../../lib';
+import { from, lastValueFrom, toArray } from 'rxjs';
+import { BackendRegistry, FailurePolicy, PAR, PLACED_PAR, Placement, Process, ProcessResult, mapPlaced } from '../../lib';
+import { FakeBackend } from '../../lib/testing';
 import { sleep } from '../support/helpers';
 import { type Otel, registerOtel, shape, spanForest, spanNamed } from './support';
 
@@ -69,4 +71,74 @@ describe('a run traced by a registered OpenTelemetry SDK', () => {
     expect(others).toEqual([]);
     expect(root && shape(root)).toBe('request(run PLACED_PAR(attempt fetcher(GET /news), attempt other))');
   });
+
+  test('a retry: one attempt span per attempt, the failed one with the retry delay, then the success', async () => {
+    let calls = 0;
+    const flaky = Process('flaky', () => {
+      calls += 1;
+      if (calls < 3) throw new RangeError('try again');
+      return ProcessResult.ok('third time');
+    });
+    const result = await PLACED_PAR(flaky, { onFailure: FailurePolicy.retry({ maxAttempts: 3, baseDelay: 0.002 }) }).run();
+    expect(result.isOk).toBe(true);
+    const [root] = spanForest(otel.spans());
+    expect(root && shape(root)).toBe('run PLACED_PAR(attempt flaky, attempt flaky, attempt flaky)');
+    const attempts = root?.children.map((child) => child.span.attributes) ?? [];
+    expect(attempts).toEqual([
+      expect.objectContaining({ 'stbass.attempt': 1, 'stbass.outcome': 'failed', 'error.type': 'RangeError', 'stbass.retry.delay': expect.any(Number) }),
+      expect.objectContaining({ 'stbass.attempt': 2, 'stbass.outcome': 'failed', 'error.type': 'RangeError', 'stbass.retry.delay': expect.any(Number) }),
+      expect.objectContaining({ 'stbass.attempt': 3, 'stbass.outcome': 'ok' }),
+    ]);
+    expect(attempts[2]).not.toHaveProperty('stbass.retry.delay');
+    expect(attempts[2]).not.toHaveProperty('error.type');
+    expect(root?.span.attributes).toMatchObject({ 'stbass.run.policy': 'retry', 'stbass.run.ok': 1, 'stbass.run.failed': 0 });
+    expect(root?.span.status.code).toBe(0);
+  });
+
+  test('a deadline miss: the running attempt ends as a deadline miss; a process still waiting for a slot has no attempt span', async () => {
+    const backend = new FakeBackend({ name: 'capped', concurrencyLimit: 1 });
+    const registry = new BackendRegistry().register('capped', backend);
+    const on = new Placement({ endpoint: 'capped' });
+    const slow = Process('slow', async (ctx) => {
+      await sleep(10_000, ctx.signal);
+      return ProcessResult.ok('late');
+    });
+    const result = await PLACED_PAR([slow, on], [slow.withName('behind'), on], { registry, deadline: 0.05, onFailure: FailurePolicy.COLLECT }).run();
+    expect(result.failures.map((failure) => failure.error.name)).toEqual(['DeadlineExceededError', 'DeadlineExceededError']);
+    const [root] = spanForest(otel.spans());
+    expect(root && shape(root)).toBe('run PLACED_PAR(attempt slow)');
+    expect(spanNamed(otel.spans(), 'attempt slow').attributes).toMatchObject({ 'stbass.backend': 'capped', 'stbass.outcome': 'deadline', 'error.type': 'DeadlineExceededError' });
+    expect(spanNamed(otel.spans(), 'attempt slow').status.code).toBe(2);
+    expect(root?.span.attributes).toMatchObject({ 'stbass.run.policy': 'collect', 'stbass.run.processes': 2, 'stbass.run.deadline_missed': 2 });
+  });
+
+  test('a nested group: its run span is a child of the attempt that runs it', async () => {
+    const leaf = (name: string) => Process(name, async () => {
+      await sleep(1);
+      return ProcessResult.ok(name);
+    });
+    const research = PAR(leaf('search'), leaf('read')).withName('research');
+    const result = await PLACED_PAR(research, leaf('write')).run();
+    expect(result.isOk).toBe(true);
+    const [root, ...others] = spanForest(otel.spans());
+    expect(others).toEqual([]);
+    expect(root && shape(root)).toBe('run PLACED_PAR(attempt research(run research(attempt read, attempt search)), attempt write)');
+    expect(spanNamed(otel.spans(), 'run research').attributes).toMatchObject({ 'stbass.run.name': 'research', 'stbass.run.ok': 2 });
+  });
+
+  test('mapPlaced: one run span for the stream, an attempt span per item', async () => {
+    const double = Process('double', (ctx) => ProcessResult.ok(Number(ctx.input) * 2));
+    const results = await lastValueFrom(from([1, 2, 3]).pipe(mapPlaced((n) => double.withInput(n)), toArray()));
+    expect(results.map((result) => result.value)).toEqual([2, 4, 6]);
+    const [root] = spanForest(otel.spans());
+    expect(root && shape(root)).toBe('run mapPlaced(attempt double, attempt double, attempt double)');
+    expect(root?.span.attributes).toMatchObject({ 'stbass.run.ok': 3 });
+  });
+
+  test('telemetry: false records nothing for that group', async () => {
+    const quiet = Process('quiet', () => ProcessResult.ok(1));
+    await PLACED_PAR(quiet, { telemetry: false }).run();
+    expect(otel.spans()).toEqual([]);
+  });
 });
+
