@@ -26,6 +26,7 @@ import {
 import { type JobOutcome, type JobPayload, DEFAULT_MAX_PAYLOAD_BYTES, jobOutcomeSchema, truncated } from './payload';
 import { type QueueRateLimit, applyQueueRateLimit, queueRateLimitSchema } from './queueRateLimit';
 import { RemoteProcessError } from './RemoteProcessError';
+import { type QueueHop, queueHop } from '../telemetry/queueHop';
 
 const optionsSchema = z.strictObject(
   {
@@ -187,11 +188,13 @@ export class QueueBackend extends ExecutionBackend {
       const backend = queueName === undefined ? this.name : `${this.name}:${queueName}`;
       const settle = (result: ProcessResult): void => {
         settled = true;
+        hop?.settled(result);
         subscriber.next(result);
         subscriber.complete();
       };
       const fail = (error: unknown, checkpoint?: unknown): void => settle(ProcessResult.fail(error, { backend, ...(checkpoint === undefined ? {} : { checkpoint }) }));
       let settled = false;
+      let hop: QueueHop | undefined;
       if (queueName === undefined) {
         fail(new BackendUnavailableError(this.name, ctx.placement, 'the endpoint must name a queue, as in "queue:gpu"'));
         return undefined;
@@ -221,6 +224,9 @@ export class QueueBackend extends ExecutionBackend {
       }
 
       const jobId = randomUUID();
+      // The hop's span (lib/telemetry), when traced; its context travels in the job.
+      hop = queueHop({ queue: queueName, jobId, processName: process.name });
+      if (hop !== undefined) payload.trace = hop.carrier;
       const channel = this.channel(queueName);
       const remoteFailure = (name: string, message: string): void => fail(new RemoteProcessError({ name, message: `the job failed on queue "${queueName}": ${message}` }));
       const listener: JobListener = {
@@ -250,7 +256,10 @@ export class QueueBackend extends ExecutionBackend {
       return () => {
         channel.listeners.delete(jobId);
         this.releaseCaller();
-        if (!settled) this.cancelRemote(channel, jobId);
+        if (!settled) {
+          hop?.cancelled();
+          this.cancelRemote(channel, jobId);
+        }
       };
     });
   }
