@@ -194,7 +194,7 @@ export class QueueBackend extends ExecutionBackend {
       };
       const fail = (error: unknown, checkpoint?: unknown): void => settle(ProcessResult.fail(error, { backend, ...(checkpoint === undefined ? {} : { checkpoint }) }));
       let settled = false;
-      let hop: QueueHop | undefined;
+      let hop: QueueHop | undefined = undefined;
       if (queueName === undefined) {
         fail(new BackendUnavailableError(this.name, ctx.placement, 'the endpoint must name a queue, as in "queue:gpu"'));
         return undefined;
