@@ -25,6 +25,11 @@ export function otelApi(): OtelApi | undefined {
   return api ?? undefined;
 }
 
+/** Uses `module` as the API from now on (see `useOpenTelemetry`). */
+export function setOtelApi(module: OtelApi): void {
+  api = module;
+}
+
 /** The tracer of this package when a tracer provider is registered, else `undefined`: no span is worth making. */
 export function activeTracer(otel: OtelApi): Otel.Tracer | undefined {
   const provider = otel.trace.getTracerProvider();
