@@ -9,7 +9,7 @@ const tsx = require.resolve('tsx/cjs');
 describe('without @opentelemetry/api installed', () => {
   test('runs work as before and no OpenTelemetry module is ever loaded', () => {
     const fixtures = join(__dirname, 'fixtures');
-    const output = execFileSync(process.execPath, ['-r', join(fixtures, 'withoutOtel.cjs'), '-r', tsx, join(fixtures, 'runWithoutOtel.ts')], { encoding: 'utf8', timeout: 60_000 });
+    const output = execFileSync(process.execPath, ['-r', tsx, '-r', join(fixtures, 'withoutOtel.ts'), join(fixtures, 'runWithoutOtel.ts')], { encoding: 'utf8', timeout: 60_000 });
     expect(JSON.parse(output)).toEqual({ first: [true, false], attempts: 2, second: true, loaded: [] });
   });
 });
