@@ -19,6 +19,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { environment, quiesce, stat } from './harness';
 import type * as Stbass from '../lib/index';
+import type * as OtelApi from '@opentelemetry/api';
+import type * as ContextAsyncHooks from '@opentelemetry/context-async-hooks';
+import type * as SdkMetrics from '@opentelemetry/sdk-metrics';
+import type * as SdkTraceBase from '@opentelemetry/sdk-trace-base';
 
 const root = join(__dirname, '..');
 const load = createRequire(__filename);
@@ -104,15 +108,15 @@ function main(): void {
 /** Registers what `mode` measures; returns what to do after each round (the SDK's spans dropped). */
 function setUp(mode: Mode): { afterRound: () => number } {
   if (mode === 'absent' || mode === 'api') return { afterRound: () => 0 };
-  const api = load('@opentelemetry/api') as typeof import('@opentelemetry/api');
+  const api = load('@opentelemetry/api') as typeof OtelApi;
   if (mode === 'noop') {
     const noop = new api.ProxyTracerProvider();
     api.trace.setGlobalTracerProvider({ getTracer: (name, version) => noop.getTracer(name, version) });
     return { afterRound: () => 0 };
   }
-  const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = load('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
-  const { MeterProvider, MetricReader } = load('@opentelemetry/sdk-metrics') as typeof import('@opentelemetry/sdk-metrics');
-  const { AsyncLocalStorageContextManager } = load('@opentelemetry/context-async-hooks') as typeof import('@opentelemetry/context-async-hooks');
+  const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = load('@opentelemetry/sdk-trace-base') as typeof SdkTraceBase;
+  const { MeterProvider, MetricReader } = load('@opentelemetry/sdk-metrics') as typeof SdkMetrics;
+  const { AsyncLocalStorageContextManager } = load('@opentelemetry/context-async-hooks') as typeof ContextAsyncHooks;
   class Reader extends MetricReader {
     protected override onForceFlush(): Promise<void> {
       return Promise.resolve();
