@@ -143,7 +143,7 @@ export class PlacedPar<T = unknown> extends Observable<ParEvent<T>> implements P
         deadline: at === undefined ? undefined : new Date(at),
         deadlineAt: at,
         // Telemetry reads the retries' delays from their events.
-        verbose: verbose || telemetry !== undefined,
+        verbose: verbose || telemetry?.verbose === true,
         deadlinePassed: new Subject<void>(),
         health: healthCheckInterval === undefined ? undefined : new HealthCache(healthCheckInterval, scheduler),
         telemetry,

@@ -63,7 +63,7 @@ export function mapPlaced<Source, Item extends PlacedItem>(
         deadline: sharedDeadline,
         deadlineAt: sharedDeadline?.getTime(),
         // Telemetry reads the retries' delays from their events.
-        verbose: telemetry !== undefined,
+        verbose: telemetry?.verbose === true,
         deadlinePassed: new Subject<void>(),
         health: healthCheckInterval === undefined ? undefined : new HealthCache(healthCheckInterval, scheduler),
         telemetry,

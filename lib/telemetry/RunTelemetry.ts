@@ -10,6 +10,8 @@ import type { EngineEvent, PlacedTask } from '../par/task';
  * a tracer or meter provider is registered; without one the engine runs exactly as before.
  */
 export interface RunTelemetry {
+  /** Whether it reads the run's events (a retry's delay): the run then builds them all. */
+  readonly verbose: boolean;
   /**
    * `withSlot` for one process: each attempt is timed from the moment it asks for a slot, runs as a
    * span (child of the run's), and its body is called with that span's context active.

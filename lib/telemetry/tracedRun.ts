@@ -43,7 +43,9 @@ interface LiveAttempt {
 }
 
 class TracedRun implements RunTelemetry {
+  readonly verbose: boolean;
   readonly #otel: OtelApi;
+  /** Set only while the run's span records: a run sampled out (or on a no-op provider) makes no attempt spans. */
   readonly #tracer: Tracer | undefined;
   readonly #instruments: Instruments | undefined;
   readonly #span: Span | undefined;
@@ -56,16 +58,20 @@ class TracedRun implements RunTelemetry {
 
   constructor(otel: OtelApi, tracer: Tracer | undefined, instruments: Instruments | undefined, { name, policy, deadline }: RunDescription) {
     this.#otel = otel;
-    this.#tracer = tracer;
     this.#instruments = instruments;
     const parent = otel.context.active();
     const attributes: Attributes = { 'stbass.run.name': name, 'stbass.run.policy': policy.kind };
     if (deadline !== undefined) attributes['stbass.run.deadline'] = deadline.toISOString();
     this.#span = tracer?.startSpan(`run ${name}`, { attributes }, parent);
+    // The attempts' spans would not be recorded either (a sampler follows the parent's decision):
+    // the run's context, which carries that decision, is all its processes need.
+    this.#tracer = this.#span?.isRecording() === true ? tracer : undefined;
     this.#context = this.#span === undefined ? parent : otel.trace.setSpan(parent, this.#span);
+    this.verbose = this.#tracer !== undefined || instruments !== undefined;
   }
 
   withSlot<T>(task: PlacedTask<T>, backend: Backend, slots: BackendSlots, work: (lease: Lease) => Observable<EngineEvent<T>>, queued?: () => EngineEvent<T> | undefined): Observable<EngineEvent<T>> {
+    if (!this.verbose) return withSlot(slots, work, queued);
     return defer(() => {
       const askedAt = task.settings.now();
       return withSlot(slots, (lease) => this.#attempt(task, backend, askedAt, work(lease)), queued);
