@@ -4,7 +4,8 @@
 //
 // The same groups of N processes that resolve at once (the engine's own cost, nothing else) run on
 // this engine and on the engine at <baseline> (compiled from git, before telemetry), paired round
-// by round in one child process per mode, the order alternating:
+// by round in one child process per mode, the order alternating, timed in CPU time of the child
+// (user + system: other load on a shared machine disturbs it far less than wall time) and wall time:
 //   absent  @opentelemetry/* cannot be found (as in an install without it); also the baseline
 //           against itself, which is the noise floor the difference must be compared with;
 //   api     the API installed, no provider registered: what most installs have (`ai` pulls it in);
@@ -33,10 +34,18 @@ interface ModeResult {
   readonly mode: Mode;
   readonly n: number;
   readonly rounds: number;
-  /** Median nanoseconds per process, by case. */
+  /** Median nanoseconds per process, by case: wall time, and CPU time (user + system) of the process. */
   readonly perProcess: Record<string, number>;
-  /** Median over rounds of (case ÷ baseline, same round), with the min and max. */
-  readonly ratio: Record<string, { median: number; min: number; max: number }>;
+  readonly cpuPerProcess: Record<string, number>;
+  /** Median over rounds of (case ÷ baseline, same round), with the min and max: wall time, CPU time. */
+  readonly ratio: Record<string, Spread>;
+  readonly cpuRatio: Record<string, Spread>;
+}
+
+interface Spread {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
 }
 
 function option(name: string): string | undefined {
@@ -88,12 +97,17 @@ function main(): void {
         results.push(JSON.parse(child.stdout.trim().split('\n').pop() ?? '') as ModeResult);
       }
     }
-    const lines = ['', `| mode | N | baseline ns/process | this engine ns/process | this ÷ baseline, median (min–max of ${rounds} paired rounds) | baseline ÷ baseline (noise) |`, '| --- | --- | --- | --- | --- | --- |'];
+    const format = (value: Spread | undefined): string => (value === undefined ? '' : `${value.median.toFixed(3)} (${value.min.toFixed(2)}–${value.max.toFixed(2)})`);
+    const lines = [
+      '',
+      `CPU time (user + system of the child) per process; ratios are medians of ${rounds} paired rounds (min–max). Wall time in the JSON.`,
+      '',
+      '| mode | N | baseline ns/process | this engine ns/process | this ÷ baseline | baseline ÷ baseline (noise) | wall: this ÷ baseline |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+    ];
     for (const result of results) {
-      const ratio = result.ratio['current'];
-      const noise = result.ratio['baseline again'];
-      const format = (value: { median: number; min: number; max: number } | undefined): string => (value === undefined ? '' : `${value.median.toFixed(3)} (${value.min.toFixed(2)}–${value.max.toFixed(2)})`);
-      lines.push(`| ${result.mode} | ${result.n} | ${Math.round(result.perProcess['baseline'] ?? 0)} | ${Math.round(result.perProcess['current'] ?? 0)} | ${format(ratio)} | ${format(noise)} |`);
+      const cpu = result.cpuPerProcess;
+      lines.push(`| ${result.mode} | ${result.n} | ${Math.round(cpu['baseline'] ?? 0)} | ${Math.round(cpu['current'] ?? 0)} | ${format(result.cpuRatio['current'])} | ${format(result.cpuRatio['baseline again'])} | ${format(result.ratio['current'])} |`);
     }
     process.stdout.write(`${lines.join('\n')}\n`);
     const out = option('out') ?? (smoke ? mkdtempSync(join(tmpdir(), 'stbass-bench-')) : join(root, 'bench', 'results'));
@@ -147,13 +161,18 @@ async function child(mode: Mode, n: number, rounds: number): Promise<void> {
   if (mode === 'absent') cases['baseline again'] = groupOf(baseline);
   const names = Object.keys(cases);
   const times: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
+  const cpuTimes: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
+  let lastCpu = 0;
   const runOnce = async (name: string): Promise<number> => {
     const group = cases[name];
     if (group === undefined) throw new Error(name);
     await quiesce();
+    const cpu = process.cpuUsage();
     const started = process.hrtime.bigint();
     const result = await group.run();
     const elapsed = Number(process.hrtime.bigint() - started);
+    const spent = process.cpuUsage(cpu);
+    lastCpu = (spent.user + spent.system) * 1000;
     if (!result.isOk || result.entries.length !== n) throw new Error(`${name}: the run did not come out right`);
     const spans = afterRound();
     // The real SDK records a span for the run and one per process, on this engine only.
@@ -164,18 +183,26 @@ async function child(mode: Mode, n: number, rounds: number): Promise<void> {
   for (let round = 0; round < rounds; round += 1) {
     // The order rotates, so that neither case always runs first in a round.
     const order = names.map((_, i) => names[(i + round) % names.length] ?? '');
-    for (const name of order) times[name]?.push(await runOnce(name));
+    for (const name of order) {
+      times[name]?.push(await runOnce(name));
+      cpuTimes[name]?.push(lastCpu);
+    }
   }
-  const perProcess: Record<string, number> = {};
-  const ratio: ModeResult['ratio'] = {};
-  const base = times['baseline'] ?? [];
-  for (const name of names) {
-    perProcess[name] = (stat(times[name] ?? [])?.median ?? 0) / n;
-    if (name === 'baseline') continue;
-    const paired = stat((times[name] ?? []).map((time, round) => time / (base[round] ?? Number.NaN)));
-    if (paired !== undefined) ratio[name] = { median: paired.median, min: paired.min, max: paired.max };
-  }
-  const result: ModeResult = { mode, n, rounds, perProcess, ratio };
+  const summary = (samples: Record<string, number[]>): { perProcess: Record<string, number>; ratio: Record<string, Spread> } => {
+    const perProcess: Record<string, number> = {};
+    const ratio: Record<string, Spread> = {};
+    const base = samples['baseline'] ?? [];
+    for (const name of names) {
+      perProcess[name] = (stat(samples[name] ?? [])?.median ?? 0) / n;
+      if (name === 'baseline') continue;
+      const paired = stat((samples[name] ?? []).map((time, round) => time / (base[round] ?? Number.NaN)));
+      if (paired !== undefined) ratio[name] = { median: paired.median, min: paired.min, max: paired.max };
+    }
+    return { perProcess, ratio };
+  };
+  const wall = summary(times);
+  const cpu = summary(cpuTimes);
+  const result: ModeResult = { mode, n, rounds, perProcess: wall.perProcess, ratio: wall.ratio, cpuPerProcess: cpu.perProcess, cpuRatio: cpu.ratio };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
