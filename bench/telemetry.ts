@@ -1,6 +1,6 @@
 // Benchmark: the cost of OpenTelemetry on a run (`npm run bench:telemetry`, `-- --smoke` to only check it runs).
 //
-//   tsx bench/telemetry.ts [--smoke] [--baseline=<git ref, default main>] [--out=<dir>]
+//   tsx bench/telemetry.ts [--smoke] [--baseline=<git ref, default: where HEAD left main>] [--out=<dir>]
 //
 // The same groups of N processes that resolve at once (the engine's own cost, nothing else) run on
 // this engine and on the engine at <baseline> (compiled from git, before telemetry), paired round
@@ -69,9 +69,18 @@ function compile(dir: string): string {
   return join(dir, 'cjs', 'index.js');
 }
 
+/** Where this branch left main (the engine before this branch's changes), else HEAD. */
+function forkPoint(): string {
+  try {
+    return execFileSync('git', ['merge-base', 'HEAD', 'main'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'HEAD';
+  }
+}
+
 function main(): void {
   const smoke = process.argv.includes('--smoke');
-  const ref = option('baseline') ?? 'main';
+  const ref = option('baseline') ?? forkPoint();
   // Inside node_modules, so that rxjs and zod resolve from the copies.
   const work = join(root, 'node_modules', '.cache', 'stbass-bench', `telemetry-${process.pid}`);
   rmSync(work, { recursive: true, force: true });
