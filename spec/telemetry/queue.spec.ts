@@ -61,6 +61,8 @@ describeWithRedis('a queue job traced across a real worker on a real redis-serve
     const processed = spanNamed(spans, 'process traced');
     expect(processed.kind).toBe(4); // CONSUMER
     expect(processed.attributes).toMatchObject({ 'messaging.message.id': jobId });
+    // Its parent came from the job, not from this process's async context: a remote span context.
+    expect(processed.parentSpanContext).toMatchObject({ spanId: send.spanContext().spanId, isRemote: true });
     // The context really travelled in the job: the payload in Redis carries the hop's traceparent.
     const client = new Redis(redis.url, { maxRetriesPerRequest: null });
     const queue = new Queue('traced', { connection: client });
