@@ -15,7 +15,12 @@ const exporter = new InMemorySpanExporter();
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
 
-/** Prints every trace so far, one tree per run. */
+/** Every trace so far as text, one tree per run. */
+export function traces(): string {
+  return renderSpanTrees(exporter.getFinishedSpans());
+}
+
+/** Prints every trace so far. */
 export function printTraces(): void {
-  process.stdout.write(`\n── Traces (${exporter.getFinishedSpans().length} spans) ──\n\n${renderSpanTrees(exporter.getFinishedSpans())}\n`);
+  process.stdout.write(`\n── Traces (${exporter.getFinishedSpans().length} spans) ──\n\n${traces()}\n`);
 }
