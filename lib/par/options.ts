@@ -69,6 +69,7 @@ export interface PlacedParOptions {
    * ask while an answer is pending share it.
    */
   readonly healthCheckInterval?: number;
+  /**
    * OpenTelemetry spans and metrics of each run, recorded when `@opentelemetry/api` is installed and
    * a provider is registered (default `true`); `false` records none for this group (README "Tracing").
    */

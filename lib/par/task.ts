@@ -13,7 +13,6 @@ import type { FailurePolicy } from '../policy/FailurePolicy';
 import type { FallbackEvent, PartialEvent, PausedEvent, QueuedEvent, RestartedEvent, RetryingEvent, StartedEvent } from './events';
 import type { ChainState } from './fallbackChain';
 import type { HealthCache } from './healthCache';
-import type { PartialEvent, QueuedEvent, RetryingEvent, StartedEvent } from './events';
 import type { RunTelemetry } from '../telemetry/RunTelemetry';
 
 /** What a run is: its policy, clock, registry and deadline, shared by every process it places. */

@@ -1,7 +1,8 @@
 import type { Observable } from 'rxjs';
 import type { Backend } from '../backends/ExecutionBackend';
 import type { DoneEvent } from '../par/events';
-import type { BackendSlots, Lease } from '../par/slots';
+import type { RateDemand } from '../par/rateGate';
+import type { BackendSlots, Lease, QueueReason } from '../par/slots';
 import type { EngineEvent, PlacedTask } from '../par/task';
 
 /**
@@ -21,7 +22,8 @@ export interface RunTelemetry {
     backend: Backend,
     slots: BackendSlots,
     work: (lease: Lease) => Observable<EngineEvent<T>>,
-    queued?: () => EngineEvent<T> | undefined,
+    queued?: (reason: QueueReason) => EngineEvent<T> | undefined,
+    demand?: RateDemand,
   ): Observable<EngineEvent<T>>;
   /** The run's events, recorded on the run's span (ended when they end). */
   run<E extends EngineEvent<unknown> | DoneEvent<unknown>>(events$: Observable<E>): Observable<E>;

@@ -3,7 +3,8 @@ import { Observable, type Observer, defer } from 'rxjs';
 import type { Backend } from '../backends/ExecutionBackend';
 import { DeadlineExceededError } from '../errors';
 import type { DoneEvent } from '../par/events';
-import type { BackendSlots, Lease } from '../par/slots';
+import type { RateDemand } from '../par/rateGate';
+import type { BackendSlots, Lease, QueueReason } from '../par/slots';
 import { type EngineEvent, type PlacedTask, backendName } from '../par/task';
 import { withSlot } from '../par/withSlot';
 import type { FailurePolicy } from '../policy/FailurePolicy';
@@ -70,11 +71,18 @@ class TracedRun implements RunTelemetry {
     this.verbose = this.#tracer !== undefined || instruments !== undefined;
   }
 
-  withSlot<T>(task: PlacedTask<T>, backend: Backend, slots: BackendSlots, work: (lease: Lease) => Observable<EngineEvent<T>>, queued?: () => EngineEvent<T> | undefined): Observable<EngineEvent<T>> {
-    if (!this.verbose) return withSlot(slots, work, queued);
+  withSlot<T>(
+    task: PlacedTask<T>,
+    backend: Backend,
+    slots: BackendSlots,
+    work: (lease: Lease) => Observable<EngineEvent<T>>,
+    queued?: (reason: QueueReason) => EngineEvent<T> | undefined,
+    demand?: RateDemand,
+  ): Observable<EngineEvent<T>> {
+    if (!this.verbose) return withSlot(slots, work, queued, demand);
     return defer(() => {
       const askedAt = task.settings.now();
-      return withSlot(slots, (lease) => this.#attempt(task, backend, askedAt, work(lease)), queued);
+      return withSlot(slots, (lease) => this.#attempt(task, backend, askedAt, work(lease)), queued, demand);
     });
   }
 
