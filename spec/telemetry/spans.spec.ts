@@ -140,5 +140,21 @@ describe('a run traced by a registered OpenTelemetry SDK', () => {
     await PLACED_PAR(quiet, { telemetry: false }).run();
     expect(otel.spans()).toEqual([]);
   });
+
+  test('a fallback chain: an attempt span per placement tried, each on its own backend', async () => {
+    const registry = new BackendRegistry()
+      .register('down', new FakeBackend({ name: 'down', script: { answer: { error: new Error('503') } } }))
+      .register('up', new FakeBackend({ name: 'up' }));
+    const answer = Process('answer', () => ProcessResult.ok('42'));
+    const result = await PLACED_PAR([answer, [new Placement({ endpoint: 'down' }), new Placement({ endpoint: 'up' })]], { registry }).run();
+    expect(result.isOk).toBe(true);
+    const [root] = spanForest(otel.spans());
+    expect(root && shape(root)).toBe('run PLACED_PAR(attempt answer, attempt answer)');
+    expect(root?.children.map((child) => [child.span.attributes['stbass.backend'], child.span.attributes['stbass.outcome']])).toEqual([
+      ['down', 'failed'],
+      ['up', 'ok'],
+    ]);
+    expect(root?.span.attributes).toMatchObject({ 'stbass.run.ok': 1, 'stbass.run.failed': 0 });
+  });
 });
 
