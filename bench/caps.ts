@@ -46,14 +46,14 @@ function capsCases(config: CapsConfig): Case[] {
   };
   const body = () => sleeper().then(() => s.ProcessResult.ok(true));
   const placement = new s.Placement({ endpoint: 'capped' });
-  const registryWithCap = () => new s.BackendRegistry().register('capped', new s.LocalBackend({ concurrency: cap }));
+  const registryWithCap = () => new s.BackendRegistry().register('capped', new s.LocalBackend({ concurrencyLimit: cap }));
   const checkPeak = (peak: number) => check(peak <= cap, `${peak} processes were in flight at once on a backend capped at ${cap}`);
   const metrics = (out: Tracked<unknown>): Metrics => ({ peak: out.peak });
   const registries = { group: registryWithCap(), stream: registryWithCap() };
   const processes = (n: number) => Array.from({ length: n }, () => s.Process('sleeper', body));
   return [
     {
-      name: `PLACED_PAR on LocalBackend({ concurrency: ${cap} })`,
+      name: `PLACED_PAR on LocalBackend({ concurrencyLimit: ${cap} })`,
       role: 'stbass',
       run: async (n) => {
         reset();
@@ -67,7 +67,7 @@ function capsCases(config: CapsConfig): Case[] {
       metrics,
     } satisfies Case<Tracked<PARResult<boolean>>>,
     {
-      name: `mapPlaced on LocalBackend({ concurrency: ${cap} })`,
+      name: `mapPlaced on LocalBackend({ concurrencyLimit: ${cap} })`,
       role: 'stbass',
       run: async (n) => {
         reset();

@@ -7,6 +7,7 @@
 // Needs redis-server (apt-get install redis-server); starts its own on a free port. The target:
 // stbass adds at most 15% over raw BullMQ.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -22,6 +23,8 @@ const JOBS = option('jobs', 20_000);
 const ROUNDS = option('rounds', 5);
 const WORKERS = option('workers', 2);
 const CONCURRENCY = option('concurrency', 16);
+/** `--only=raw|stbass`: run one side alone, printing Redis commands per job by type (for profiling). */
+const ONLY = process.argv.find((arg) => arg.startsWith('--only='))?.split('=')[1];
 const times = <T>(count: number, make: () => T): T[] => Array.from({ length: count }, make);
 
 async function freePort(): Promise<number> {
@@ -40,13 +43,20 @@ async function startRedis(): Promise<{ port: number; child: ChildProcess }> {
   return { port, child };
 }
 
-/** Raw BullMQ: add every job, a worker doubles each input, the caller collects every result. */
+/**
+ * Raw BullMQ, like for like: every job added with Queue.add (the same data stbass sends: process
+ * name, input, placement, deadline, attempt, caller id; a UUID job id; one attempt; completed and
+ * failed jobs kept 600 s), a Worker that doubles the input and returns it in stbass's outcome shape,
+ * and every result read back through QueueEvents "completed" (what a caller needs too).
+ */
 async function rawBullmq(port: number, queueName: string): Promise<number> {
   const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
   const queue = new Queue(queueName, { connection });
   const events = new QueueEvents(queueName, { connection });
-  const workers = times(WORKERS, () => new Worker(queueName, (job) => Promise.resolve({ doubled: (job.data as { n: number }).n * 2 }), { connection, concurrency: CONCURRENCY }));
+  const workers = times(WORKERS, () => new Worker(queueName, (job) => Promise.resolve({ ok: true, value: { doubled: (job.data as { input: { n: number } }).input.n * 2 } }), { connection, concurrency: CONCURRENCY }));
   await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), ...workers.map((worker) => worker.waitUntilReady())]);
+  const callerId = randomUUID();
+  const placement = { endpoint: `queue:${queueName}` };
   const started = process.hrtime.bigint();
   const results = new Map<string, unknown>();
   const done = new Promise<void>((resolve) =>
@@ -55,7 +65,8 @@ async function rawBullmq(port: number, queueName: string): Promise<number> {
       if (results.size === JOBS) resolve();
     }),
   );
-  await Promise.all(Array.from({ length: JOBS }, (_, n) => queue.add('double', { n }, { attempts: 1, removeOnComplete: { age: 600 } })));
+  const data = (n: number) => ({ processName: 'double', input: { n }, placement, deadline: null, attempt: 1, callerId });
+  await Promise.all(Array.from({ length: JOBS }, (_, n) => queue.add('double', data(n), { jobId: randomUUID(), attempts: 1, removeOnComplete: { age: 600 }, removeOnFail: { age: 600 } })));
   await done;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await Promise.all(workers.map((worker) => worker.close()));
@@ -94,6 +105,34 @@ const median = (values: number[]): number => {
   return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 };
 
+/** Calls per command type from INFO commandstats (commands run inside scripts included). */
+async function commandStats(port: number): Promise<Map<string, number>> {
+  const { Redis } = await import('ioredis');
+  const client = new Redis({ host: '127.0.0.1', port });
+  const info = await client.info('commandstats');
+  client.disconnect();
+  const stats = new Map<string, number>();
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) stats.set(match[1] ?? '', Number(match[2]));
+  return stats;
+}
+
+/** One side alone, ROUNDS times: its rate and the Redis commands it sends per job, by type. */
+async function profileOne(port: number, side: 'raw' | 'stbass'): Promise<void> {
+  const run = side === 'raw' ? rawBullmq : throughStbass;
+  await run(port, `warmup-${side}`);
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const before = await commandStats(port);
+    const cpu = process.cpuUsage();
+    const rate = await run(port, `${side}-${round}`);
+    const { user, system } = process.cpuUsage(cpu);
+    const after = await commandStats(port);
+    const perJob = [...after].map(([name, calls]) => [name, (calls - (before.get(name) ?? 0)) / JOBS] as const).filter(([name, count]) => count > 0.001 && name !== 'info');
+    perJob.sort((a, b) => b[1] - a[1]);
+    const total = perJob.reduce((sum, [, count]) => sum + count, 0);
+    console.log(`${side} round ${round + 1}: ${Math.round(rate)} jobs/s, ${Math.round(user / JOBS)} + ${Math.round(system / JOBS)} µs CPU per job (user + system), ${total.toFixed(2)} commands per job (setup and obliterate included): ${perJob.map(([name, count]) => `${name} ${count.toFixed(2)}`).join(', ')}`);
+  }
+}
+
 async function main(): Promise<void> {
   if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
     console.log('queue benchmark skipped: redis-server is not installed (apt-get install redis-server)');
@@ -101,6 +140,10 @@ async function main(): Promise<void> {
   }
   const { port, child } = await startRedis();
   try {
+    if (ONLY === 'raw' || ONLY === 'stbass') {
+      await profileOne(port, ONLY);
+      return;
+    }
     console.log(`queue throughput: ${JOBS} jobs a round, ${WORKERS} workers × ${CONCURRENCY}, ${ROUNDS} rounds (order alternates), redis-server on 127.0.0.1:${port}`);
     await rawBullmq(port, 'warmup-raw');
     await throughStbass(port, 'warmup-stbass');

@@ -23,7 +23,7 @@
  */
 import { filter, lastValueFrom, tap } from 'rxjs';
 // In your project: from 'stbass' and 'stbass/models'.
-import { BackendRegistry, type DoneEvent, FailurePolicy, type PARResult, PLACED_PAR, Placement, Process, ProcessResult } from '../lib';
+import { BackendRegistry, FailurePolicy, type PARResult, PLACED_PAR, Placement, Process, ProcessResult } from '../lib';
 import { AnthropicBackend, OpenAICompatibleBackend, modelOf } from '../lib/models';
 import { FIXTURE_ANTHROPIC_KEY, FIXTURE_OPENAI_KEY, ModelApiServer } from '../spec/fixtures/modelApiServer';
 import { type Print, printTable } from './support/table';
@@ -112,9 +112,9 @@ export async function main(options: AgentsOptions = {}): Promise<PARResult> {
       : { baseURL: fixture?.openAIBaseURL ?? '', apiKey: FIXTURE_OPENAI_KEY, why: `the fixture server at ${fixture?.url ?? '?'} (nothing answers at ${localURL})` };
 
     const registry = new BackendRegistry({ strict: true })
-      .register('anthropic', new AnthropicBackend({ baseURL: anthropic.baseURL, apiKey: anthropic.apiKey, concurrency: 4 }))
+      .register('anthropic', new AnthropicBackend({ baseURL: anthropic.baseURL, apiKey: anthropic.apiKey, concurrencyLimit: 4 }))
       // `local:8080` reaches it through the endpoint's scheme, `local`.
-      .register('local', new OpenAICompatibleBackend({ name: 'local', baseURL: local.baseURL, apiKey: local.apiKey, concurrency: 2 }));
+      .register('local', new OpenAICompatibleBackend({ name: 'local', baseURL: local.baseURL, apiKey: local.apiKey, concurrencyLimit: 2 }));
     const pairs = [
       [reasoner, new Placement({ model: models.reasoner, endpoint: 'anthropic', config: { maxTokens: 200 } })],
       [classifier, new Placement({ model: models.classifier, endpoint: 'anthropic', config: { maxTokens: 5 } })],
@@ -146,7 +146,7 @@ export async function main(options: AgentsOptions = {}): Promise<PARResult> {
           speaker = event.name;
           write(String(event.value));
         }),
-        filter((event): event is DoneEvent<string | number[]> => event.type === 'done'),
+        filter((event) => event.type === 'done'),
       ),
     );
     write('\n');

@@ -147,7 +147,7 @@ export type FlowItem = { readonly kind: 'event'; readonly question: number; read
  * an agent reports.
  */
 export function answerQuestions(questions$: Observable<Question>, scheduler: SchedulerLike = asyncScheduler): Observable<FlowItem> {
-  const registry = new BackendRegistry().register('anthropic', simulatedApi(scheduler)).register('local', new LocalBackend({ concurrency: 2 }));
+  const registry = new BackendRegistry().register('anthropic', simulatedApi(scheduler)).register('local', new LocalBackend({ concurrencyLimit: 2 }));
   return new Observable<FlowItem>((subscriber) => {
     // The agents report their aborts into this subscription's trace.
     const onAbort = (report: AbortReport): void => subscriber.next({ kind: 'aborted', ...report });

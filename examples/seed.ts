@@ -26,7 +26,6 @@ import {
   BackendRegistry,
   CancelledError,
   DeadlineExceededError,
-  type DoneEvent,
   ExecutionBackend,
   FailurePolicy,
   type PARResult,
@@ -220,7 +219,7 @@ async function runAndTrace(options: PlacedParOptions, print: Print): Promise<PAR
         if (event.type === 'queued' || event.type === 'started') backendOf.set(event.index, event.backend);
         table.printRow([ms, String(event.index), event.name, event.type, backendOf.get(event.index) ?? '', eventDetail(event)]);
       }),
-      filter((event): event is DoneEvent => event.type === 'done'),
+      filter((event) => event.type === 'done'),
     ),
   );
   return done.result;

@@ -21,6 +21,8 @@ const usage = `usage: stbass worker --queue <name> --processes <module> [--redis
   --tls-ca            a PEM file of the CA that signed the server's certificate (turns TLS on)
   --tls-cert          a PEM file of this worker's client certificate (with --tls-key; turns TLS on)
   --tls-key           a PEM file of this worker's client key
+  --secret-file       a file holding the queue's shared secret (else $STBASS_QUEUE_SECRET): only
+                      cancellations and caller heartbeats signed with it are obeyed
   --concurrency       jobs run at once (default 1)
   --prefix            the key prefix shared with the callers (default "bull")
   --connect-timeout   seconds to wait for Redis at start before giving up, saying why (default 10)
@@ -36,6 +38,7 @@ const options = {
   'tls-ca': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
+  'secret-file': { type: 'string' },
   concurrency: { type: 'string' },
   prefix: { type: 'string' },
   'connect-timeout': { type: 'string' },
@@ -74,6 +77,14 @@ export function connectionOf(values: Values, env: NodeJS.ProcessEnv): string | R
     ...(password !== undefined ? { password } : parsed.password === '' ? {} : { password: decodeURIComponent(parsed.password) }),
     ...(tls === undefined ? {} : { tls: Object.fromEntries(Object.entries(tls).filter(([, value]) => value !== undefined)) }),
   };
+}
+
+/** The queue's shared secret: from a file (never on the command line, where `ps` shows it) or $STBASS_QUEUE_SECRET. */
+export function secretOf(values: Values, env: NodeJS.ProcessEnv): string | undefined {
+  const file = values['secret-file'];
+  if (file !== undefined) return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  const fromEnv = env['STBASS_QUEUE_SECRET'];
+  return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
 }
 
 /** Every process a module exports: named exports, a default export, arrays and objects of them. */
@@ -121,10 +132,14 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   // Loaded here, not at the top: bullmq and ioredis are optional peers, needed by workers only.
+  // The peer check first, so that a missing one is named with its install command.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load of an optional peer
+  require('./queue/peers');
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load of an optional peer
   const { startWorker } = require('./queue/worker') as WorkerModule;
   const connectTimeout = numberOption(values, 'connect-timeout');
   const maxStalledCount = numberOption(values, 'max-stalled-count');
+  const secret = secretOf(values, process.env);
   const worker = await startWorker({
     connection: connectionOf(values, process.env),
     queue: values.queue,
@@ -133,8 +148,9 @@ async function main(argv: string[]): Promise<number> {
     ...(values.prefix === undefined ? {} : { prefix: values.prefix }),
     ...(connectTimeout === undefined ? {} : { connectTimeout }),
     ...(maxStalledCount === undefined ? {} : { maxStalledCount }),
+    ...(secret === undefined ? {} : { secret }),
   });
-  process.stdout.write(`stbass worker: consuming queue "${values.queue}" with ${worker.processNames.join(', ')}\n`);
+  process.stdout.write(`stbass worker: consuming queue "${values.queue}" with ${worker.processNames.join(', ')}${secret === undefined ? '' : ' (signed cancellations and heartbeats only)'}\n`);
   // Say once what goes wrong (Redis unreachable, say), not on every reconnection attempt.
   let lastError = '';
   worker.worker.on('error', (error: Error) => {

@@ -1,4 +1,5 @@
 import type { Placement } from './placement/Placement';
+import type { Failure } from './process/Failure';
 import { describeValue } from './validation/describe';
 
 /**
@@ -60,12 +61,13 @@ export class DeadlineExceededError extends Error {
   }
 }
 
-/** Why a process was cancelled. */
-export type CancelReason = 'halt' | 'unsubscribed' | 'superseded';
+/** Why a process was cancelled: a sibling's failure under HALT, the run unsubscribed, its `AbortSignal` aborted, or another placement of its chain settled it first. */
+export type CancelReason = 'halt' | 'unsubscribed' | 'aborted' | 'superseded';
 
 /**
- * The process was cancelled before it settled: another process failed under HALT, or the run was
- * unsubscribed. Under HALT, `haltedBy` names the failed process and `cause` is its error.
+ * The process was cancelled before it settled: another process failed under HALT, the run was
+ * unsubscribed, or the run's `AbortSignal` aborted. Under HALT, `haltedBy` names the failed process
+ * and `cause` is its error; on an abort, `cause` is the signal's reason.
  *
  * @example
  * ```ts
@@ -74,22 +76,60 @@ export type CancelReason = 'halt' | 'unsubscribed' | 'superseded';
  * ```
  */
 export class CancelledError extends Error {
-  /** `halt` when a sibling failed under HALT, `unsubscribed` when the run was unsubscribed, `superseded` when another placement of its fallback chain settled the pair first (a hedge). */
+  /** `halt` when a sibling failed under HALT, `unsubscribed` when the run was unsubscribed, `aborted` when its signal aborted, `superseded` when another placement of its fallback chain settled the pair first (a hedge). */
   readonly reason: CancelReason;
   /** The name of the process whose failure halted the group (only for `halt`). */
   readonly haltedBy: string | undefined;
 
-  constructor(reason: CancelReason, haltedBy?: { processName: string; error: Error }) {
+  /** `options.cause`: for `aborted`, the signal's reason. */
+  constructor(reason: CancelReason, haltedBy?: { processName: string; error: Error }, options?: { cause?: unknown }) {
     const text =
       reason === 'halt'
         ? `cancelled: process "${haltedBy?.processName ?? '?'}" failed (${haltedBy?.error.name ?? 'Error'}: ${haltedBy?.error.message ?? ''}) and the group halted`
         : reason === 'superseded'
           ? 'cancelled: another attempt of the same pair on another placement of its chain (a hedge) settled it first'
-          : 'cancelled: the run was unsubscribed before the process settled';
-    super(text, haltedBy === undefined ? undefined : { cause: haltedBy.error });
+          : reason === 'aborted'
+            ? 'cancelled: the run was aborted (its AbortSignal) before the process settled'
+            : 'cancelled: the run was unsubscribed before the process settled';
+    super(text, haltedBy === undefined ? options : { cause: haltedBy.error });
     this.name = 'CancelledError';
     this.reason = reason;
     this.haltedBy = haltedBy?.processName;
+  }
+}
+
+/**
+ * Under `FailurePolicy.HALT`, an item of `mapPlaced` failed and ended the stream: the error the
+ * stream errors with. It says which item failed (its index in the source, its process, its
+ * placement); the process's own error is its `cause`, and `failure` has the rest.
+ *
+ * @example
+ * ```ts
+ * questions$.pipe(mapPlaced((q) => [answerer.withInput(q), opus])).subscribe({
+ *   error: (error) => {
+ *     if (error instanceof ItemFailedError) console.error(error.index, error.processName, error.cause);
+ *   },
+ * });
+ * ```
+ */
+export class ItemFailedError extends Error {
+  /** The item's position in the source, from 0. */
+  readonly index: number;
+  /** The name of the item's process. */
+  readonly processName: string;
+  /** Where the item ran. */
+  readonly placement: Placement | undefined;
+  /** The item's failure: its error (also `cause`), backend, attempts, timing. */
+  readonly failure: Failure;
+
+  constructor(index: number, failure: Failure) {
+    const { processName, placement, error } = failure;
+    super(`mapPlaced item ${index} (process "${processName}", placement ${placement?.summary ?? 'unspecified'}) failed and halted the stream: ${error.name}: ${error.message}`, { cause: error });
+    this.name = 'ItemFailedError';
+    this.index = index;
+    this.processName = processName;
+    this.placement = placement;
+    this.failure = failure;
   }
 }
 

@@ -10,10 +10,21 @@ export { ExecutionBackend, type Backend, type HealthAnswer } from './backends/Ex
 export type { RateLimit } from './backends/rateLimit';
 export { LocalBackend, type LocalBackendOptions } from './backends/LocalBackend';
 export { FailurePolicy, RetryPolicy, type Backoff, type RetryOptions } from './policy/FailurePolicy';
-export { PLACED_PAR, PAR, PlacedPar, type PlacedPair, type ChainedPair, type PlacedItem, type ValueOfItem } from './par/PlacedPar';
+export { PLACED_PAR, PAR, PlacedPar, type PlacedPair, type ChainedPair, type PlacedItem, type ValueOfItem, type ValuesOfItems, type ValuesOfGroup, type KeyedItems } from './par/PlacedPar';
 export type { ChainOptions, Placements } from './par/chainSpec';
-export type { PlacedParOptions } from './par/options';
-export { PARResult, type PAREntry, type PARReport, type PlacementAttempt } from './par/PARResult';
+export type { PlacedParOptions, RunOptions } from './par/options';
+export {
+  PARResult,
+  type PAREntry,
+  type PARReport,
+  type PlacementAttempt,
+  type ResultsOf,
+  type PositionOf,
+  type ValueAt,
+  type KeyOf,
+  type ValueOfKey,
+  type ValuesByKey,
+} from './par/PARResult';
 export type {
   ParEvent,
   QueuedEvent,
@@ -35,6 +46,7 @@ export {
   BackendUnavailableError,
   InvalidResultError,
   PlacementTimeoutError,
+  ItemFailedError,
   ValidationError,
   type DeadlinePhase,
   type CancelReason,

@@ -152,7 +152,8 @@ function writeEsmDeclarations() {
   const known = new Set(files.map((file) => file.slice(0, -'.d.ts'.length)));
   for (const file of files) {
     const text = readFileSync(join(cjs, file), 'utf8');
-    const rewritten = text.replace(/(\bfrom\s+|\bimport\s*\(\s*)'(\.{1,2}\/[^']*)'/g, (_match, before, specifier) => {
+    // `from '...'`, `import('...')` and a side-effect `import '...'` (lib/queue.ts's peer check).
+    const rewritten = text.replace(/(\bfrom\s+|\bimport\s*\(\s*|^import\s+)'(\.{1,2}\/[^']*)'/gm, (_match, before, specifier) => {
       const target = relative(cjs, join(cjs, dirname(file), specifier));
       if (!known.has(target)) throw new Error(`${file}: '${specifier}' names no declaration file`);
       return `${before}'${specifier}.mjs'`;

@@ -81,7 +81,7 @@ describe('PLACED_PAR and PAR: wrong pairs and processes', () => {
 
 describe('PLACED_PAR and PAR: bad options', () => {
   const rows: Row[] = [
-    ['an unknown option key (a typo)', () => PLACED_PAR(agent, { deadlin: 30 } as never), 'PLACED_PAR options.deadlin', 'one of the known options (onFailure, deadline, registry, scheduler, parent, healthCheckInterval, telemetry)', 'the number 30'],
+    ['an unknown option key (a typo)', () => PLACED_PAR(agent, { deadlin: 30 } as never), 'PLACED_PAR options.deadlin', 'one of the known options (onFailure, deadline, registry, scheduler, parent, healthCheckInterval, signal, telemetry)', 'the number 30'],
     ['telemetry that is not a boolean', () => PLACED_PAR(agent, { telemetry: 'off' } as never), 'PLACED_PAR options.telemetry', 'a boolean', 'the string "off"'],
     ['onFailure given as a string', () => PLACED_PAR(agent, { onFailure: 'halt' } as never), 'PLACED_PAR options.onFailure', 'a FailurePolicy', 'the string "halt"'],
     ['onFailure given as a plain object', () => PLACED_PAR(agent, { onFailure: { kind: 'halt' } } as never), 'PLACED_PAR options.onFailure', 'a FailurePolicy', 'an object with keys { kind }'],
@@ -189,8 +189,8 @@ describe('FailurePolicy.retry: bad options', () => {
     ['baseDelay is NaN', retry({ maxAttempts: 3, baseDelay: Number.NaN }), 'FailurePolicy.retry(options).baseDelay', 'a finite number of seconds >= 0', 'the number NaN'],
     ['baseDelay is Infinity', retry({ maxAttempts: 3, baseDelay: Number.POSITIVE_INFINITY }), 'FailurePolicy.retry(options).baseDelay', 'a finite number of seconds >= 0', 'the number Infinity'],
     ['options has an unknown key (a typo)', retry({ maxAttempts: 3, basedelay: 1 }), 'FailurePolicy.retry(options).basedelay', 'maxAttempts, backoff, baseDelay', 'the number 1'],
-    ['options is missing', retry(undefined), 'FailurePolicy.retry(options)', 'an object { maxAttempts, backoff?, baseDelay? }', 'undefined'],
-    ['options is a number', retry(3), 'FailurePolicy.retry(options)', 'an object { maxAttempts, backoff?, baseDelay? }', 'the number 3'],
+    ['options is missing', retry(undefined), 'FailurePolicy.retry(options)', 'an object { maxAttempts, backoff?, baseDelay?, maxDelay? }', 'undefined'],
+    ['options is a number', retry(3), 'FailurePolicy.retry(options)', 'an object { maxAttempts, backoff?, baseDelay?, maxDelay? }', 'the number 3'],
   ];
 
   test.each(rows)('%s', (_description, call, argument, expected, received) => {
@@ -200,12 +200,13 @@ describe('FailurePolicy.retry: bad options', () => {
 
 describe('new LocalBackend(...): bad options', () => {
   const rows: Row[] = [
-    ['concurrency is 0', () => new LocalBackend({ concurrency: 0 }), 'LocalBackend options.concurrency', 'a whole number >= 1 or Infinity', 'the number 0'],
-    ['concurrency is 1.5', () => new LocalBackend({ concurrency: 1.5 }), 'LocalBackend options.concurrency', 'a whole number >= 1 or Infinity', 'the number 1.5'],
-    ['concurrency is -1', () => new LocalBackend({ concurrency: -1 }), 'LocalBackend options.concurrency', 'a whole number >= 1 or Infinity', 'the number -1'],
-    ['concurrency is the string "3"', () => new LocalBackend({ concurrency: '3' } as never), 'LocalBackend options.concurrency', 'a whole number >= 1 or Infinity', 'the string "3"'],
+    ['concurrencyLimit is 0', () => new LocalBackend({ concurrencyLimit: 0 }), 'LocalBackend options.concurrencyLimit', 'a whole number >= 1 or Infinity', 'the number 0'],
+    ['concurrencyLimit is 1.5', () => new LocalBackend({ concurrencyLimit: 1.5 }), 'LocalBackend options.concurrencyLimit', 'a whole number >= 1 or Infinity', 'the number 1.5'],
+    ['concurrencyLimit is -1', () => new LocalBackend({ concurrencyLimit: -1 }), 'LocalBackend options.concurrencyLimit', 'a whole number >= 1 or Infinity', 'the number -1'],
+    ['concurrencyLimit is the string "3"', () => new LocalBackend({ concurrencyLimit: '3' } as never), 'LocalBackend options.concurrencyLimit', 'a whole number >= 1 or Infinity', 'the string "3"'],
     ['options has an unknown key (a typo)', () => new LocalBackend({ concurency: 2 } as never), 'LocalBackend options.concurency', 'concurrency', 'the number 2'],
-    ['options is a number', () => new LocalBackend(4 as never), 'LocalBackend options', 'an object { concurrency? }', 'the number 4'],
+    ['options is a number', () => new LocalBackend(4 as never), 'LocalBackend options', 'an object { concurrencyLimit? }', 'the number 4'],
+    ['concurrencyLimit and its deprecated alias concurrency disagree', () => new LocalBackend({ concurrencyLimit: 2, concurrency: 3 }), 'LocalBackend options.concurrency', 'to be left out (it is the deprecated name of concurrencyLimit, given as 2)', 'the number 3'],
   ];
 
   test.each(rows)('%s', (_description, call, argument, expected, received) => {

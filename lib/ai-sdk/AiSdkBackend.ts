@@ -104,13 +104,14 @@ const aiSdkOptionsSchema = z
       provider: providerSchema.optional(),
       /** The model `embed()` uses (else the provider's embedding model of `placement.model`). */
       embeddingModel: embeddingModelSchema.optional(),
+      concurrencyLimit: commonOptionsShape.concurrencyLimit,
       concurrency: commonOptionsShape.concurrency,
       timeout: commonOptionsShape.timeout,
       rateLimit: commonOptionsShape.rateLimit,
       pauseOnRateLimit: commonOptionsShape.pauseOnRateLimit,
       config: commonOptionsShape.config,
     },
-    { error: 'an object { name?, model?, provider?, embeddingModel?, concurrency?, timeout?, rateLimit?, pauseOnRateLimit?, config? }' },
+    { error: 'an object { name?, model?, provider?, embeddingModel?, concurrencyLimit?, timeout?, rateLimit?, pauseOnRateLimit?, config? }' },
   )
   .refine((options) => options.model !== undefined || options.provider !== undefined, { error: 'an object with a `model` or a `provider` (or both)', path: [] });
 
@@ -198,7 +199,7 @@ export class AiSdkBackend extends ModelBackend<AiSdkConfig> {
   readonly #provider: AiSdkProvider | undefined;
   readonly #embeddingModel: AiSdkEmbeddingModel | undefined;
 
-  /** Options: `model` and/or `provider`, `embeddingModel`, `concurrency` (default 4), `timeout` (s, default 120), `config`, `name` (default `ai-sdk`). */
+  /** Options: `model` and/or `provider`, `embeddingModel`, `concurrencyLimit` (default 4; `concurrency` is its deprecated alias), `timeout` (s, default 120), `config`, `name` (default `ai-sdk`). */
   constructor(options: AiSdkBackendOptions) {
     const parsed = parseModelArgument(aiSdkOptionsSchema, options, 'AiSdkBackend options');
     super({
@@ -208,6 +209,7 @@ export class AiSdkBackend extends ModelBackend<AiSdkConfig> {
       options: {
         ...(parsed.name === undefined ? {} : { name: parsed.name }),
         ...(parsed.model === undefined ? {} : { model: modelIdOf(parsed.model) }),
+        ...(parsed.concurrencyLimit === undefined ? {} : { concurrencyLimit: parsed.concurrencyLimit }),
         ...(parsed.concurrency === undefined ? {} : { concurrency: parsed.concurrency }),
         ...(parsed.timeout === undefined ? {} : { timeout: parsed.timeout }),
         ...(parsed.rateLimit === undefined ? {} : { rateLimit: parsed.rateLimit }),

@@ -4,12 +4,12 @@ import type { Process } from '../process/Process';
 import type { ProcessContext } from '../process/ProcessContext';
 import type { ProcessResult } from '../process/ProcessResult';
 import { parseArgument } from '../validation/parse';
-import { concurrencySchema } from '../validation/schemas';
+import { concurrencyLimitOf, concurrencyLimitShape } from '../validation/concurrencyLimit';
 import { ExecutionBackend } from './ExecutionBackend';
 
-const localOptionsSchema = z.strictObject({ concurrency: concurrencySchema.optional() }, { error: 'an object { concurrency? }' });
+const localOptionsSchema = z.strictObject(concurrencyLimitShape, { error: 'an object { concurrencyLimit? }' });
 
-/** Options of the `LocalBackend`. */
+/** Options of the `LocalBackend`: `concurrencyLimit` (default `Infinity`; `concurrency` is its deprecated alias). */
 export type LocalBackendOptions = z.input<typeof localOptionsSchema>;
 
 /**
@@ -18,7 +18,7 @@ export type LocalBackendOptions = z.input<typeof localOptionsSchema>;
  *
  * @example
  * ```ts
- * const registry = new BackendRegistry().register('local', new LocalBackend({ concurrency: 4 }));
+ * const registry = new BackendRegistry().register('local', new LocalBackend({ concurrencyLimit: 4 }));
  * ```
  */
 export class LocalBackend extends ExecutionBackend {
@@ -28,7 +28,7 @@ export class LocalBackend extends ExecutionBackend {
   constructor(options: LocalBackendOptions = {}) {
     super();
     const parsed = parseArgument(localOptionsSchema, options, 'LocalBackend options');
-    this.concurrencyLimit = parsed.concurrency ?? Number.POSITIVE_INFINITY;
+    this.concurrencyLimit = concurrencyLimitOf(parsed, 'LocalBackend options') ?? Number.POSITIVE_INFINITY;
   }
 
   execute(process: Process, ctx: ProcessContext): Observable<ProcessResult> {

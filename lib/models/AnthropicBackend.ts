@@ -98,7 +98,7 @@ const decoder: ResponseDecoder = {
  *
  * @example
  * ```ts
- * const registry = new BackendRegistry().register('anthropic', new AnthropicBackend({ concurrency: 4 }));
+ * const registry = new BackendRegistry().register('anthropic', new AnthropicBackend({ concurrencyLimit: 4 }));
  * const reasoner = Process('reasoner', async (ctx) => ProcessResult.ok(await modelOf(ctx).generate('Plan the refund.')));
  * await PLACED_PAR([reasoner, new Placement({ model: 'claude-opus-4-5', endpoint: 'anthropic', config: { maxTokens: 800 } })], { registry }).run();
  * ```
@@ -107,7 +107,7 @@ export class AnthropicBackend extends ModelBackend<AnthropicConfig> {
   readonly #sdk: Sdk;
   #client: Client | undefined;
 
-  /** Options: `apiKey` (default `ANTHROPIC_API_KEY`), `baseURL` (or `ANTHROPIC_BASE_URL`), `model`, `concurrency` (default 4), `timeout` (s, default 120), `config`, `name` (default `anthropic`). */
+  /** Options: `apiKey` (default `ANTHROPIC_API_KEY`), `baseURL` (or `ANTHROPIC_BASE_URL`), `model`, `concurrencyLimit` (default 4; `concurrency` is its deprecated alias), `timeout` (s, default 120), `config`, `name` (default `anthropic`). */
   constructor(options: AnthropicBackendOptions = {}) {
     super({
       provider: 'anthropic',

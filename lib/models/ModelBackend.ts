@@ -5,7 +5,9 @@ import { EXPECTED_TOKENS_KEY, type RateLimit, rateLimitSchema } from '../backend
 import type { Process } from '../process/Process';
 import type { ProcessContext } from '../process/ProcessContext';
 import type { ProcessResult } from '../process/ProcessResult';
-import { concurrencySchema, nameSchema } from '../validation/schemas';
+import { UsageError } from '../errors';
+import { concurrencyLimitOf, concurrencyLimitShape } from '../validation/concurrencyLimit';
+import { nameSchema } from '../validation/schemas';
 import { type ModelProvider, ModelUsageError } from './errors';
 import { type EmbedOptions, type GenerateRequest, type ModelClient, provideModel } from './ModelClient';
 import { type ChatMessage, type ConfigSchema, type RequestSchema, messagesOf, parseModelArgument, refuseWireNames, requestSchemaFor, snakeCase, tokenCountSchema } from './request';
@@ -36,8 +38,7 @@ export const commonOptionsShape = {
   name: nameSchema.optional(),
   /** The model for placements that name none. */
   model: nameSchema.optional(),
-  /** The most processes in flight on this backend at once, across every run that shares it. */
-  concurrency: concurrencySchema.optional(),
+  ...concurrencyLimitShape,
   /** Seconds to wait for a response to start, and between two streamed events, before failing (at most 3600). */
   timeout: timeoutSchema.optional(),
   /** How fast processes may start on this backend, across every run (default: none; see `RateLimit`). */
@@ -49,7 +50,7 @@ export const commonOptionsShape = {
 };
 
 /** The options of a model backend without a connection of its own (the AI SDK's provider has it). */
-const modelBackendOptionsSchema = z.strictObject(commonOptionsShape, { error: 'an object { name?, model?, concurrency?, timeout?, rateLimit?, pauseOnRateLimit?, config? }' });
+const modelBackendOptionsSchema = z.strictObject(commonOptionsShape, { error: 'an object { name?, model?, concurrencyLimit?, timeout?, rateLimit?, pauseOnRateLimit?, config? }' });
 
 /** The options of a model backend that talks to an API over HTTP: the common ones, and its key and base URL. */
 const connectedOptionsSchema = z.strictObject(
@@ -60,16 +61,17 @@ const connectedOptionsSchema = z.strictObject(
     /** Where requests go: the API's own URL by default. */
     baseURL: baseURLSchema.optional(),
     model: commonOptionsShape.model,
+    concurrencyLimit: commonOptionsShape.concurrencyLimit,
     concurrency: commonOptionsShape.concurrency,
     timeout: commonOptionsShape.timeout,
     rateLimit: commonOptionsShape.rateLimit,
     pauseOnRateLimit: commonOptionsShape.pauseOnRateLimit,
     config: commonOptionsShape.config,
   },
-  { error: 'an object { name?, apiKey?, baseURL?, model?, concurrency?, timeout?, rateLimit?, pauseOnRateLimit?, config? }' },
+  { error: 'an object { name?, apiKey?, baseURL?, model?, concurrencyLimit?, timeout?, rateLimit?, pauseOnRateLimit?, config? }' },
 );
 
-/** Options of a model backend whose `placement.config` is `Config`: `name`, `model`, `concurrency`, `timeout`, `config`, and for one with a `connection`, `apiKey` and `baseURL`. */
+/** Options of a model backend whose `placement.config` is `Config`: `name`, `model`, `concurrencyLimit` (`concurrency` is its deprecated alias), `timeout`, `config`, and for one with a `connection`, `apiKey` and `baseURL`. */
 export type ModelBackendOptions<Config> = Omit<z.input<typeof connectedOptionsSchema>, 'config'> & {
   /** Request options every placement starts from (the keys of `placement.config`). */
   readonly config?: Config;
@@ -131,6 +133,15 @@ export interface ModelBackendSettings<Config> {
 
 const textsSchema = z.array(z.string({ error: 'a string' }), { error: 'an array of strings' });
 const embedOptionsSchema = z.strictObject({ dimensions: tokenCountSchema.optional() }, { error: 'an object { dimensions? }' });
+
+/** The cap of the options, a conflict of its two names a `ModelUsageError` as every other bad model option. */
+function concurrencyLimitOfModel(options: Parameters<typeof concurrencyLimitOf>[0], argument: string): number | undefined {
+  try {
+    return concurrencyLimitOf(options, argument);
+  } catch (error) {
+    throw error instanceof UsageError ? ModelUsageError.from(error) : error;
+  }
+}
 
 /** The base URL from the environment, checked as the `baseURL` option is. */
 function baseURLFromEnvironment(variable: string): string | undefined {
@@ -198,7 +209,7 @@ export abstract class ModelBackend<Config extends object> extends ExecutionBacke
     this.#className = className;
     this.#wireNames = { ...Object.fromEntries(Object.keys(settings.configSchema.shape).map((key) => [key, snakeCase(key)])), ...settings.wireNames };
     this.name = options.name ?? settings.defaultName;
-    this.concurrencyLimit = options.concurrency ?? DEFAULT_CONCURRENCY;
+    this.concurrencyLimit = concurrencyLimitOfModel(options, `${className} options`) ?? DEFAULT_CONCURRENCY;
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT;
     this.rateLimit = options.rateLimit;
     this.pauseOnRateLimit = options.pauseOnRateLimit ?? true;

@@ -137,7 +137,7 @@ export class OpenAICompatibleBackend extends ModelBackend<OpenAICompatibleConfig
   readonly #sdk: Sdk;
   #client: Client | undefined;
 
-  /** Options: `baseURL` (default OpenAI's, or `OPENAI_BASE_URL`), `apiKey` (default `OPENAI_API_KEY`), `model`, `concurrency` (default 4), `timeout` (s, default 120), `config`, `name` (default `openai-compatible`). */
+  /** Options: `baseURL` (default OpenAI's, or `OPENAI_BASE_URL`), `apiKey` (default `OPENAI_API_KEY`), `model`, `concurrencyLimit` (default 4; `concurrency` is its deprecated alias), `timeout` (s, default 120), `config`, `name` (default `openai-compatible`). */
   constructor(options: OpenAICompatibleBackendOptions = {}) {
     super({
       provider: 'openai-compatible',

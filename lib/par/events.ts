@@ -7,6 +7,8 @@ import type { PARResult } from './PARResult';
 export interface ProcessEventBase {
   /** The pair's position in the group, from 0. */
   readonly index: number;
+  /** The pair's key in a keyed group (`PLACED_PAR({ plan: pair })`); absent in a positional one. */
+  readonly key?: string;
   /** The process's name. */
   readonly name: string;
   /** The pair's placement. */
@@ -103,9 +105,9 @@ export interface SettledEvent<T = unknown> extends ProcessEventBase {
 }
 
 /** The whole group settled; the last event. */
-export interface DoneEvent<T = unknown> {
+export interface DoneEvent<T = unknown, Values = unknown> {
   readonly type: 'done';
-  readonly result: PARResult<T>;
+  readonly result: PARResult<T, Values>;
 }
 
 /**
@@ -123,4 +125,4 @@ export interface DoneEvent<T = unknown> {
  * });
  * ```
  */
-export type ParEvent<T = unknown> = QueuedEvent | StartedEvent | PartialEvent | PausedEvent | RetryingEvent | FallbackEvent | RestartedEvent | SettledEvent<T> | DoneEvent<T>;
+export type ParEvent<T = unknown, Values = unknown> = QueuedEvent | StartedEvent | PartialEvent | PausedEvent | RetryingEvent | FallbackEvent | RestartedEvent | SettledEvent<T> | DoneEvent<T, Values>;

@@ -44,6 +44,7 @@ class ChainedTask<T> implements PlacedTask<T> {
     readonly settings: RunSettings,
     readonly deadlineAt: number | undefined,
     first: PlacedTask<T>,
+    readonly key: string | undefined,
   ) {
     this.deadline = first.deadline;
     this.chain = { spec, tries: [first], tried: [], current: first };
@@ -85,9 +86,9 @@ class ChainedTask<T> implements PlacedTask<T> {
 }
 
 /** Places a pair with a fallback chain whose first placement is `primary`: a task per placement, made when the chain reaches it. */
-export function placeChain<T>(index: number, process: Process<T>, primary: Placement, spec: ChainSpec, settings: RunSettings, ownDeadlineAt?: number): PlacedTask<T> {
-  const first = placeTask(index, process, primary, settings, ownDeadlineAt);
-  return new ChainedTask(index, process, spec, settings, first.deadlineAt, first);
+export function placeChain<T>(index: number, process: Process<T>, primary: Placement, spec: ChainSpec, settings: RunSettings, ownDeadlineAt?: number, key?: string): PlacedTask<T> {
+  const first = placeTask(index, process, primary, settings, ownDeadlineAt, key);
+  return new ChainedTask(index, process, spec, settings, first.deadlineAt, first, key);
 }
 
 /** How the chain passes a placement's events on, and what it keeps of each placement it runs. */
@@ -245,7 +246,7 @@ export function fallbackChain<T>(task: PlacedTask<T>, chain: ChainState<T>, plac
     };
     const start = (placement: Placement | undefined, hedge: boolean): void => {
       next += 1;
-      const placed = placement === undefined ? chain.current : placeTask(task.index, task.process, placement, settings, task.deadlineAt);
+      const placed = placement === undefined ? chain.current : placeTask(task.index, task.process, placement, settings, task.deadlineAt, task.key);
       if (placement !== undefined) chain.tries.push(placed);
       chain.current = placed;
       const run: Running<T> = {

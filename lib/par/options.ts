@@ -5,9 +5,19 @@ import { FailurePolicy } from '../policy/FailurePolicy';
 import { parseArgument } from '../validation/parse';
 import { nameSchema } from '../validation/schemas';
 
-const schedulerSchema = z.custom<SchedulerLike>(
+/** An RxJS `SchedulerLike`, by shape (`now()` and `schedule()`). */
+export const schedulerSchema = z.custom<SchedulerLike>(
   (value) => typeof (value as SchedulerLike | null)?.now === 'function' && typeof (value as SchedulerLike | null)?.schedule === 'function',
   { error: 'an RxJS SchedulerLike (with now() and schedule())' },
+);
+
+/** An `AbortSignal`, by shape: a signal of another realm (a test sandbox, a polyfill) is one too. */
+export const signalSchema = z.custom<AbortSignal>(
+  (value) =>
+    typeof (value as AbortSignal | null)?.aborted === 'boolean' &&
+    typeof (value as AbortSignal | null)?.addEventListener === 'function' &&
+    typeof (value as AbortSignal | null)?.removeEventListener === 'function',
+  { error: 'an AbortSignal (new AbortController().signal, AbortSignal.timeout(ms))' },
 );
 
 /** The deadline option: seconds from the start of the run (> 0), or an absolute `Date`. */
@@ -32,10 +42,30 @@ export const runOptionsSchema = z.strictObject(
       .finite({ error: 'a finite number of seconds > 0' })
       .gt(0, { error: 'a finite number of seconds > 0' })
       .optional(),
+    signal: signalSchema.optional(),
     telemetry: z.boolean({ error: 'a boolean' }).optional(),
   },
-  { error: 'an options object { onFailure?, deadline?, registry?, scheduler?, parent?, healthCheckInterval? }' },
+  { error: 'an options object { onFailure?, deadline?, registry?, scheduler?, parent?, healthCheckInterval?, signal? }' },
 );
+
+/** The options of one `run()` call. */
+export const runCallSchema = z.strictObject(
+  {
+    /** Cancels this run when it aborts; `run()` still resolves, every unsettled entry a `CancelledError` of reason `aborted`. */
+    signal: signalSchema.optional(),
+  },
+  { error: 'an options object { signal? }' },
+);
+
+/**
+ * Options of one `group.run(options)`: a `signal` for this run only (beside the group's own).
+ *
+ * @example
+ * ```ts
+ * const result = await group.run({ signal: AbortSignal.timeout(10_000) });
+ * ```
+ */
+export type RunOptions = z.input<typeof runCallSchema>;
 
 /**
  * Options of `PLACED_PAR` and `PAR`.
@@ -48,6 +78,7 @@ export const runOptionsSchema = z.strictObject(
  *   registry: myRegistry,             // default: defaultRegistry
  *   scheduler: asyncScheduler,        // a TestScheduler in marble tests
  *   parent: 'research',               // recorded in every ctx.parent
+ *   signal: controller.signal,        // abort cancels every run: run() resolves, unsettled entries aborted
  *   telemetry: false,                 // no OpenTelemetry spans or metrics for this group
  * });
  * ```
@@ -70,6 +101,12 @@ export interface PlacedParOptions {
    */
   readonly healthCheckInterval?: number;
   /**
+   * Cancels the runs when it aborts, as unsubscribing does, except that the run still ends with its
+   * result: every unsettled process fails with a `CancelledError` of reason `aborted` (a signal
+   * already aborted runs nothing). `run({ signal })` takes one for a single run.
+   */
+  readonly signal?: AbortSignal;
+  /**
    * OpenTelemetry spans and metrics of each run, recorded when `@opentelemetry/api` is installed and
    * a provider is registered (default `true`); `false` records none for this group (README "Tracing").
    */
@@ -84,6 +121,7 @@ export interface ResolvedOptions {
   readonly scheduler: SchedulerLike;
   readonly parent: string | undefined;
   readonly healthCheckInterval: number | undefined;
+  readonly signal: AbortSignal | undefined;
   readonly telemetry: boolean;
 }
 
@@ -101,6 +139,7 @@ export function withDefaults(parsed: z.output<typeof runOptionsSchema>): Resolve
     scheduler: parsed.scheduler ?? asyncScheduler,
     parent: parsed.parent,
     healthCheckInterval: parsed.healthCheckInterval,
+    signal: parsed.signal,
     telemetry: parsed.telemetry ?? true,
   };
 }

@@ -11,7 +11,7 @@
 //   one, and cannot be shared by every run of a backend; and a slot outlives a promise-based body.
 // - timerAt: RxJS's timer fires at once for delays past 24.8 days.
 // - retryBy: an attempt's failure is a value, not an error, and waits may be that long too.
-// - attempt$, afterHealthCheck, haltOn, ownDeadline: the steps themselves.
+// - attempt$, afterHealthCheck, haltOn, ownDeadline, abortStop$: the steps themselves.
 // - rateGate (inside the slots) and pauseOnRateLimit: a backend's rate limit and its 429 pauses; a
 //   backend without them skips both.
 // - fallbackChain: a pair with several placements runs each through placed$ in turn (or hedged
@@ -20,6 +20,7 @@
 import { EMPTY, type Observable, Subject, concat, defer, from, map, merge, of, tap } from 'rxjs';
 import { RetryPolicy } from '../policy/FailurePolicy';
 import type { Failure } from '../process/Failure';
+import { abortStop$ } from './abortStop';
 import { afterHealthCheck, hasHealthCheck } from './afterHealthCheck';
 import { attempt$ } from './attempt';
 import { fallbackChain } from './fallbackChain';
@@ -61,10 +62,10 @@ export function placed$<T>(task: PlacedTask<T>): Observable<EngineEvent<T>> {
 }
 
 /**
- * The processes of a run, merged until HALT or the run's deadline stops them. With `halted`, a HALT
+ * The processes of a run, merged until HALT, the run's deadline or its signal stops them. With `halted`, a HALT
  * errors the stream (mapPlaced) instead of settling the rest.
  */
-export function runPlaced<T>(tasks$: Observable<PlacedTask<T>>, settings: RunSettings, halted?: { error: (failure: Failure) => unknown }): Observable<EngineEvent<T>> {
+export function runPlaced<T>(tasks$: Observable<PlacedTask<T>>, settings: RunSettings, halted?: { error: (failure: Failure, task: PlacedTask<T>) => unknown }): Observable<EngineEvent<T>> {
   return defer(() => {
     const halts = new Subject<Stop>();
     const { deadlineAt, scheduler, policy } = settings;
@@ -73,7 +74,7 @@ export function runPlaced<T>(tasks$: Observable<PlacedTask<T>>, settings: RunSet
     const timer$ = deadlineAt === undefined ? EMPTY : deadlineAt <= scheduler.now() ? of(undefined) : timerAt(scheduler, deadlineAt);
     const deadline$ = merge(timer$, settings.deadlinePassed).pipe(map((): Stop => deadlineError));
     return tasks$.pipe(
-      mergePlaced(placed$, merge(deadline$, halts)),
+      mergePlaced(placed$, merge(deadline$, halts, abortStop$(settings.signals))),
       haltOn(policy, (stop) => halts.next(stop), halted),
     );
   });
@@ -94,7 +95,7 @@ export function group$<T>(tasks: readonly PlacedTask<T>[], settings: RunSettings
 }
 
 function entryOf<T>({ task, result }: Settlement<T>, settledAt: number): PAREntry<T> {
-  return new SettledEntry(task.index, task.process.name, task.placement, backendName(task), result, task.attempts, task.usage, task.startedAt, settledAt, task.chain?.tried);
+  return new SettledEntry(task.index, task.process.name, task.placement, backendName(task), result, task.attempts, task.usage, task.startedAt, settledAt, task.key, task.chain?.tried);
 }
 
 function settlement<T>(task: PlacedTask<T>, error: Error): Settlement<T> {

@@ -36,6 +36,8 @@ export interface RunSettings {
   readonly deadlinePassed: Subject<void>;
   /** Health answers reused per backend for a while (the `healthCheckInterval` option); without it every attempt asks. */
   readonly health?: HealthCache;
+  /** The run's `AbortSignal`s (the options', the call's): the first to abort cancels every unsettled process. */
+  readonly signals?: readonly AbortSignal[];
   /** Spans and metrics of the run (lib/telemetry), when OpenTelemetry records any; absent, nothing is traced. */
   readonly telemetry?: RunTelemetry;
 }
@@ -47,6 +49,8 @@ export interface RunSettings {
  */
 export interface PlacedTask<T> {
   readonly index: number;
+  /** The pair's key in a keyed group, `undefined` in a positional one (and in mapPlaced). */
+  readonly key: string | undefined;
   readonly process: Process<T>;
   readonly placement: Placement;
   /** The backend, or the error of looking it up (a strict registry that matches nothing). */
@@ -77,7 +81,7 @@ export interface PlacedTask<T> {
 }
 
 /** Places `process` on the backend its placement picks; `ownDeadlineAt` applies when earlier than the group's. */
-export function placeTask<T>(index: number, process: Process<T>, placement: Placement, settings: RunSettings, ownDeadlineAt?: number): PlacedTask<T> {
+export function placeTask<T>(index: number, process: Process<T>, placement: Placement, settings: RunSettings, ownDeadlineAt?: number, key?: string): PlacedTask<T> {
   const groupAt = settings.deadlineAt;
   const deadlineAt = ownDeadlineAt === undefined ? groupAt : groupAt === undefined ? ownDeadlineAt : Math.min(ownDeadlineAt, groupAt);
   let backend: Backend | Error;
@@ -88,6 +92,7 @@ export function placeTask<T>(index: number, process: Process<T>, placement: Plac
   }
   return {
     index,
+    key,
     process,
     placement,
     backend,
@@ -116,6 +121,7 @@ function knownFields(task: PlacedTask<unknown>, failedAt?: Date): FailureFields 
   // One literal, not a spread of one into another: a deadline or HALT builds a thousand at once.
   return {
     processName: task.process.name,
+    key: task.key,
     processId: task.context?.processId,
     startedAt: task.startedAt === undefined ? undefined : new Date(task.startedAt),
     failedAt,
@@ -141,7 +147,7 @@ export function failedNow<T>(task: PlacedTask<T>, error: unknown): ProcessResult
 export function stamped<T>(task: PlacedTask<T>, result: ProcessResult<T>): ProcessResult<T> {
   const failure = result.failureOrUndefined;
   if (failure === undefined) return result;
-  return ProcessResult.fail<T>(failure.fillMissing(knownFields(task, failure.failedAt), { placement: task.placement, attempts: task.attempts }));
+  return ProcessResult.fail<T>(failure.fillMissing(knownFields(task, failure.failedAt), { placement: task.placement, attempts: task.attempts, key: task.key }));
 }
 
 /** The backend cannot take the task. */

@@ -48,7 +48,7 @@ export interface BackendRegistryOptions {
  * ```ts
  * const registry = new BackendRegistry()
  *   .register('anthropic', claudeBackend)
- *   .register('local', new LocalBackend({ concurrency: 2 }));
+ *   .register('local', new LocalBackend({ concurrencyLimit: 2 }));
  * registry.get(new Placement({ endpoint: 'local:8080' })); // the local backend
  * registry.get(new Placement({ endpoint: 'unknown' }));    // the default LocalBackend
  * ```

@@ -11,8 +11,9 @@ const retryOptionsSchema = z.strictObject(
     maxAttempts: z.number({ error: 'a whole number >= 1' }).int({ error: 'a whole number >= 1' }).min(1, { error: 'a whole number >= 1' }),
     backoff: z.enum(['exponential', 'linear', 'constant'], { error: 'one of "exponential", "linear", "constant"' }).optional(),
     baseDelay: secondsSchema.optional(),
+    maxDelay: secondsSchema.optional(),
   },
-  { error: 'an object { maxAttempts, backoff?, baseDelay? }' },
+  { error: 'an object { maxAttempts, backoff?, baseDelay?, maxDelay? }' },
 );
 
 /** Options of `FailurePolicy.retry`. */
@@ -23,6 +24,16 @@ export interface RetryOptions {
   readonly backoff?: Backoff;
   /** The first delay, in seconds (default 0.5). */
   readonly baseDelay?: number;
+  /**
+   * The longest wait between two attempts, in seconds (default `Infinity`): it caps the backoff and
+   * an error's `retryAfter` alike, so a server's `retry-after: 3600` is not waited out in full.
+   *
+   * @example
+   * ```ts
+   * FailurePolicy.retry({ maxAttempts: 5, baseDelay: 1, maxDelay: 10 }); // waits 1, 2, 4, 8, then 10 at most
+   * ```
+   */
+  readonly maxDelay?: number;
 }
 
 /**
@@ -76,6 +87,8 @@ export class RetryPolicy extends FailurePolicy {
   readonly maxAttempts: number;
   readonly backoff: Backoff;
   readonly baseDelay: number;
+  /** The longest wait between two attempts, in seconds (`Infinity` when not capped). */
+  readonly maxDelay: number;
 
   constructor(options: RetryOptions) {
     super();
@@ -83,11 +96,16 @@ export class RetryPolicy extends FailurePolicy {
     this.maxAttempts = parsed.maxAttempts;
     this.backoff = parsed.backoff ?? 'exponential';
     this.baseDelay = parsed.baseDelay ?? 0.5;
+    this.maxDelay = parsed.maxDelay ?? Number.POSITIVE_INFINITY;
     Object.freeze(this);
   }
 
-  /** Seconds to wait after failed attempt `attempt` (counted from 0). */
+  /** Seconds to wait after failed attempt `attempt` (counted from 0), at most `maxDelay`. */
   delayFor(attempt: number): number {
+    return Math.min(this.backoffFor(attempt), this.maxDelay);
+  }
+
+  private backoffFor(attempt: number): number {
     switch (this.backoff) {
       case 'exponential':
         return this.baseDelay * 2 ** attempt;
@@ -108,13 +126,14 @@ export class RetryPolicy extends FailurePolicy {
     return !('retryable' in error && error.retryable === false);
   }
 
-  /** Seconds to wait after failed attempt number `attempts` (from 1): the backoff, or the error's `retryAfter` when longer. */
+  /** Seconds to wait after failed attempt number `attempts` (from 1): the backoff, or the error's `retryAfter` when longer; never past `maxDelay`. */
   waitAfter(attempts: number, error: Error): number {
-    return Math.max(this.delayFor(attempts - 1), retryAfterOf(error));
+    return Math.min(Math.max(this.delayFor(attempts - 1), retryAfterOf(error)), this.maxDelay);
   }
 
   override toString(): string {
-    return `FailurePolicy.retry({ maxAttempts: ${this.maxAttempts}, backoff: "${this.backoff}", baseDelay: ${this.baseDelay} })`;
+    const cap = this.maxDelay === Number.POSITIVE_INFINITY ? '' : `, maxDelay: ${this.maxDelay}`;
+    return `FailurePolicy.retry({ maxAttempts: ${this.maxAttempts}, backoff: "${this.backoff}", baseDelay: ${this.baseDelay}${cap} })`;
   }
 }
 

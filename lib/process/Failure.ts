@@ -3,6 +3,8 @@ import type { Placement } from '../placement/Placement';
 /** The context a failure may carry; every field is optional when building one. */
 export interface FailureFields {
   readonly processName?: string;
+  /** The pair's key in a keyed group. */
+  readonly key?: string | undefined;
   readonly processId?: string;
   readonly startedAt?: Date;
   readonly failedAt?: Date;
@@ -20,6 +22,7 @@ export interface FailureFields {
 export interface FailureJSON {
   error: { name: string; message: string; stack?: string };
   processName: string;
+  key?: string;
   processId?: string;
   startedAt?: string;
   failedAt: string;
@@ -48,6 +51,8 @@ export interface FailureJSON {
 export class Failure {
   readonly error: Error;
   readonly processName: string;
+  /** The pair's key in a keyed group (`PLACED_PAR({ plan: pair })`), `undefined` in a positional one. */
+  readonly key: string | undefined;
   readonly processId: string | undefined;
   readonly startedAt: Date | undefined;
   readonly failedAt: Date;
@@ -70,6 +75,7 @@ export class Failure {
   constructor(error: Error, fields: FailureFields = {}) {
     this.error = error;
     this.processName = fields.processName ?? 'unknown';
+    this.key = fields.key;
     this.processId = fields.processId;
     this.startedAt = fields.startedAt;
     this.failedAt = fields.failedAt ?? new Date();
@@ -141,6 +147,7 @@ export class Failure {
       attempts: this.attempts,
       summary: this.summary,
     };
+    if (this.key !== undefined) json.key = this.key;
     if (this.processId !== undefined) json.processId = this.processId;
     if (this.startedAt !== undefined) json.startedAt = this.startedAt.toISOString();
     const elapsed = this.elapsed;

@@ -4,7 +4,7 @@ import { Observable } from 'rxjs';
 import { z } from 'zod';
 import { ExecutionBackend } from '../backends/ExecutionBackend';
 import { BackendUnavailableError, InvalidResultError } from '../errors';
-import type { Placement } from '../placement/Placement';
+import type { JsonValue, Placement } from '../placement/Placement';
 import type { Process } from '../process/Process';
 import type { ProcessContext } from '../process/ProcessContext';
 import { ProcessResult } from '../process/ProcessResult';
@@ -26,6 +26,7 @@ import {
 import { type JobOutcome, type JobPayload, DEFAULT_MAX_PAYLOAD_BYTES, jobOutcomeSchema, truncated } from './payload';
 import { type QueueRateLimit, applyQueueRateLimit, queueRateLimitSchema } from './queueRateLimit';
 import { RemoteProcessError } from './RemoteProcessError';
+import { CANCEL_VALIDITY_MS, Signer, secretSchema } from './signing';
 import { type QueueHop, queueHop } from '../telemetry/queueHop';
 
 const optionsSchema = z.strictObject(
@@ -40,6 +41,7 @@ const optionsSchema = z.strictObject(
     healthTimeout: z.number({ error: 'a number of seconds > 0' }).gt(0).optional(),
     closeTimeout: z.number({ error: 'a number of seconds > 0' }).gt(0).optional(),
     rateLimit: queueRateLimitSchema.optional(),
+    secret: secretSchema.optional(),
   },
   { error: 'an options object { connection, prefix?, concurrencyLimit?, ... }' },
 );
@@ -73,6 +75,12 @@ export interface QueueBackendOptions {
    * set when this caller first uses the queue. Every caller of a queue should pass the same.
    */
   readonly rateLimit?: QueueRateLimit;
+  /**
+   * The queue's shared secret (at least 16 characters), the same as the workers': cancellations and
+   * heartbeats are then signed (HMAC-SHA256), and workers given it ignore forged ones. Without it,
+   * anyone who can write to Redis can cancel jobs or keep a dead caller's jobs alive.
+   */
+  readonly secret?: string;
 }
 
 /** How a waiting caller hears of its job. */
@@ -89,7 +97,16 @@ interface JobListener {
    * one not yet added, and a job younger than a poll interval is left to its events.
    */
   enqueuedAt: number;
+  /** When the poller last looked this job up (0: never): the ones looked at longest ago go first. */
+  polledAt: number;
 }
+
+/**
+ * The most jobs one poll looks up. A caller with a backlog of thousands of waiting jobs would
+ * otherwise send three commands per job every poll interval, loading Redis most when it is slowest;
+ * beyond this many, jobs take turns (the one looked at longest ago first).
+ */
+const MAX_JOBS_PER_POLL = 1_000;
 
 /** One BullMQ queue as seen by this caller: the queue, its event stream, and the jobs waited for. */
 interface QueueChannel {
@@ -123,7 +140,10 @@ export class QueueBackend extends ExecutionBackend {
   /** The key prefix shared with the workers. */
   readonly prefix: string;
   readonly #redis: RedisClient;
-  /** PINGs go on a connection of their own: behind thousands of queued adds they would time out on a healthy server. */
+  /**
+   * PINGs and heartbeats go on a connection of their own: behind thousands of queued adds a PING
+   * would time out on a healthy server, and a heartbeat could come too late to keep this caller alive.
+   */
   #healthClient: RedisClient | undefined;
   readonly #channels = new Map<string, QueueChannel>();
   readonly #callerId = randomUUID();
@@ -133,6 +153,7 @@ export class QueueBackend extends ExecutionBackend {
   readonly #healthTimeout: number;
   readonly #closeTimeout: number;
   readonly #rateLimit: z.output<typeof queueRateLimitSchema> | undefined;
+  readonly #signer: Signer | undefined;
   #waiting = 0;
   /** When Redis last answered this caller (an enqueue, an event, a poll): a busy caller is a live one. */
   #heardAt = 0;
@@ -152,7 +173,9 @@ export class QueueBackend extends ExecutionBackend {
     this.#healthTimeout = parsed.healthTimeout ?? 2;
     this.#closeTimeout = parsed.closeTimeout ?? 2;
     this.#rateLimit = parsed.rateLimit;
-    this.#redis = openRedis(options.connection);
+    this.#signer = parsed.secret === undefined ? undefined : new Signer(parsed.secret, this.prefix);
+    // Adds of one tick (a group starts many processes at once) leave in one write.
+    this.#redis = openRedis(options.connection, { autoPipelining: true });
   }
 
   /**
@@ -164,10 +187,9 @@ export class QueueBackend extends ExecutionBackend {
     if (this.#closing !== undefined) return Promise.resolve(false);
     const now = Date.now();
     if (this.#health !== undefined && now - this.#health.at < 1_000) return this.#health.answer;
-    this.#healthClient ??= duplicateRedis(this.#redis);
     // A PING answered late because this process is busy (thousands of jobs in flight) is not an
     // outage: Redis that answered anything within the timeout counts as healthy.
-    const answer = whenReachable(this.#healthClient, this.#healthTimeout).then(
+    const answer = whenReachable(this.sideClient(), this.#healthTimeout).then(
       () => true,
       (error: unknown) => {
         if (Date.now() - this.#heardAt < this.#healthTimeout * 1000) return true;
@@ -206,7 +228,7 @@ export class QueueBackend extends ExecutionBackend {
       const payload: JobPayload = {
         processName: process.name,
         input: ctx.input as JobPayload['input'],
-        placement: ctx.placement.toJSON(),
+        placement: wirePlacement(ctx.placement),
         deadline: ctx.deadline === undefined ? null : ctx.deadline.getTime(),
         attempt: ctx.attempt,
         callerId: this.#callerId,
@@ -231,6 +253,7 @@ export class QueueBackend extends ExecutionBackend {
       const remoteFailure = (name: string, message: string): void => fail(new RemoteProcessError({ name, message: `the job failed on queue "${queueName}": ${message}` }));
       const listener: JobListener = {
         enqueuedAt: 0,
+        polledAt: 0,
         progress: (data) => {
           if (!settled && typeof data === 'object' && data !== null && 'value' in data) ctx.emit(data.value);
         },
@@ -293,6 +316,11 @@ export class QueueBackend extends ExecutionBackend {
     await Promise.all(clients.map((client) => closeRedis(client, graceMs)));
   }
 
+  private sideClient(): RedisClient {
+    this.#healthClient ??= duplicateRedis(this.#redis);
+    return this.#healthClient;
+  }
+
   private channel(queueName: string): QueueChannel {
     const existing = this.#channels.get(queueName);
     if (existing !== undefined) return existing;
@@ -309,8 +337,10 @@ export class QueueBackend extends ExecutionBackend {
       if (this.#closing !== undefined) return;
       const events = new QueueEvents(queueName, { connection: eventsClient, prefix: this.prefix, lastEventId: last[0]?.[0] ?? '0-0' });
       events.on('progress', ({ jobId, data }) => listeners.get(jobId)?.progress(data));
-      events.on('completed', () => (this.#heardAt = Date.now()));
-      events.on('completed', ({ jobId, returnvalue }) => listeners.get(jobId)?.completed(returnvalue));
+      events.on('completed', ({ jobId, returnvalue }) => {
+        this.#heardAt = Date.now();
+        listeners.get(jobId)?.completed(returnvalue);
+      });
       events.on('failed', ({ jobId, failedReason }) => listeners.get(jobId)?.failed(failedReason));
       // Swallowed here: a lost connection shows as a failed health check or enqueue, and events
       // missed meanwhile are recovered by the poller below.
@@ -340,10 +370,13 @@ export class QueueBackend extends ExecutionBackend {
    */
   private async pollMissed(channel: QueueChannel): Promise<void> {
     if (channel.polling) return;
-    const addedBefore = Date.now() - this.#pollInterval * 1000;
-    const jobIds: string[] = [];
-    for (const [jobId, listener] of channel.listeners) if (listener.enqueuedAt > 0 && listener.enqueuedAt <= addedBefore) jobIds.push(jobId);
-    if (jobIds.length === 0) return;
+    const now = Date.now();
+    const addedBefore = now - this.#pollInterval * 1000;
+    let due: Array<[string, JobListener]> = [];
+    for (const entry of channel.listeners) if (entry[1].enqueuedAt > 0 && entry[1].enqueuedAt <= addedBefore) due.push(entry);
+    if (due.length === 0) return;
+    if (due.length > MAX_JOBS_PER_POLL) due = due.sort(([, a], [, b]) => a.polledAt - b.polledAt).slice(0, MAX_JOBS_PER_POLL);
+    const jobIds = due.map(([jobId, listener]) => ((listener.polledAt = now), jobId));
     channel.polling = true;
     try {
       const keys = bullKeys(this.prefix, channel.queue.name);
@@ -369,7 +402,11 @@ export class QueueBackend extends ExecutionBackend {
   private outcomeToResult(returnvalue: unknown, backend: string, ctx: ProcessContext): ProcessResult {
     let outcome: JobOutcome;
     try {
-      outcome = jobOutcomeSchema.parse(typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue);
+      const decoded: unknown = typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue;
+      // The common outcome, a value without usage, passes the schema whatever the value is (any JSON
+      // is a value): it is taken as it is, and everything else is parsed.
+      if (isBareValue(decoded)) return ProcessResult.ok(decoded.value);
+      outcome = jobOutcomeSchema.parse(decoded);
     } catch {
       return ProcessResult.fail(new InvalidResultError(returnvalue, `the worker on ${backend}`), { backend });
     }
@@ -381,10 +418,13 @@ export class QueueBackend extends ExecutionBackend {
   /** Tells every worker the job is cancelled: marked for late pickers, announced to the running one, removed if waiting. */
   private cancelRemote(channel: QueueChannel, jobId: string): void {
     const keys = stbassKeys(this.prefix);
+    const queue = channel.queue.name;
+    // Signed, the announcement is also the key's value, so a late picker can check it too.
+    const message = this.#signer === undefined ? undefined : JSON.stringify(this.#signer.cancel(queue, jobId));
     this.#redis
       .multi()
-      .set(keys.cancelled(jobId), '1', 'EX', 3600)
-      .publish(keys.cancelChannel, JSON.stringify({ queue: channel.queue.name, jobId }))
+      .set(keys.cancelled(jobId), message ?? '1', 'EX', CANCEL_VALIDITY_MS / 1000)
+      .publish(keys.cancelChannel, message ?? JSON.stringify({ queue, jobId }))
       .exec()
       .catch(() => undefined);
     channel.queue.remove(jobId).catch(() => undefined);
@@ -394,7 +434,11 @@ export class QueueBackend extends ExecutionBackend {
   private holdCaller(): void {
     this.#waiting += 1;
     if (this.#heartbeat !== undefined) return;
-    const beat = (): void => void this.#redis.set(stbassKeys(this.prefix).caller(this.#callerId), '1', 'EX', this.#callerTtl).catch(() => undefined);
+    const key = stbassKeys(this.prefix).caller(this.#callerId);
+    const client = this.sideClient();
+    // Signed, each beat carries its time: replaying an old one cannot keep this caller alive once it is gone.
+    const beat = (): void =>
+      void client.set(key, this.#signer?.heartbeat(this.#callerId, this.#callerTtl * 1000) ?? '1', 'EX', this.#callerTtl).catch(() => undefined);
     beat();
     this.#heartbeat = setInterval(beat, (this.#callerTtl * 1000) / 3);
     this.#heartbeat.unref();
@@ -406,6 +450,19 @@ export class QueueBackend extends ExecutionBackend {
     clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
   }
+}
+
+/** Placements are immutable and shared by many processes: each is turned into its wire form once. */
+const wirePlacements = new WeakMap<Placement, JobPayload['placement']>();
+function wirePlacement(placement: Placement): JobPayload['placement'] {
+  let wire = wirePlacements.get(placement);
+  if (wire === undefined) wirePlacements.set(placement, (wire = placement.toJSON()));
+  return wire;
+}
+
+/** `{ ok: true, value }` with no usage: an outcome the schema accepts, whatever the value. */
+function isBareValue(outcome: unknown): outcome is { ok: true; value?: JsonValue } {
+  return typeof outcome === 'object' && outcome !== null && (outcome as { ok?: unknown }).ok === true && (outcome as { usage?: unknown }).usage === undefined;
 }
 
 /** The queue a placement names: `gpu` for the endpoint `queue:gpu`. */

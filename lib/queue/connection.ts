@@ -26,9 +26,24 @@ const lastErrors = new WeakMap<RedisClient, Error>();
 
 /** Quiets a client (ioredis reconnects by itself) while remembering its last error for the messages that need it. */
 function watched<C extends RedisClient>(client: C): C {
-  client.on('error', (error: Error) => lastErrors.set(client, error));
+  client.on('error', (error: Error) => {
+    // A server that refused the TLS handshake may reset the next attempts before saying why again:
+    // the reset must not hide the reason given before it.
+    const known = lastErrors.get(client);
+    if (known !== undefined && isTlsError(known) && isReset(error)) return;
+    lastErrors.set(client, error);
+  });
   client.on('ready', () => lastErrors.delete(client));
   return client;
+}
+
+/** Settings stbass adds to a connection it opens. */
+export interface OpenSettings {
+  /**
+   * ioredis auto-pipelining: the commands issued in one tick leave in one write. Only for a client
+   * that never blocks (BullMQ's blocking reads and pub/sub get connections of their own).
+   */
+  readonly autoPipelining?: boolean;
 }
 
 /**
@@ -36,22 +51,35 @@ function watched<C extends RedisClient>(client: C): C {
  * and lets commands wait through a Redis restart instead of failing. A `Cluster` is duplicated with
  * that setting: the caller's own instance is left as it is.
  */
-export function openRedis(connection: RedisConnection): RedisClient {
-  if (typeof connection === 'string') return watched(new Redis(connection, { maxRetriesPerRequest: null }));
-  if (isCluster(connection)) return watched(connection.duplicate([], { redisOptions: { ...connection.options.redisOptions, maxRetriesPerRequest: null } }));
+export function openRedis(connection: RedisConnection, settings: OpenSettings = {}): RedisClient {
+  const enableAutoPipelining = settings.autoPipelining === true;
+  if (typeof connection === 'string') return watched(new Redis(connection, { maxRetriesPerRequest: null, enableAutoPipelining }));
+  if (isCluster(connection)) return watched(connection.duplicate([], { enableAutoPipelining, redisOptions: { ...connection.options.redisOptions, maxRetriesPerRequest: null } }));
   if (typeof connection !== 'object' || connection === null) throw new UsageError('connection', 'a redis:// URL, ioredis options or an ioredis Cluster', connection);
-  return watched(new Redis({ maxRetriesPerRequest: null, ...connection }));
+  return watched(new Redis({ maxRetriesPerRequest: null, enableAutoPipelining, ...connection }));
 }
 
-/** A second connection to the same Redis (for blocking reads or pub/sub), as quiet as the first. */
+/** A second connection to the same Redis (for blocking reads or pub/sub), as quiet as the first and never auto-pipelined. */
 export function duplicateRedis(client: RedisClient): RedisClient {
-  return watched(client.duplicate());
+  return watched(isCluster(client) ? client.duplicate(undefined, { enableAutoPipelining: false }) : client.duplicate({ enableAutoPipelining: false }));
+}
+
+const isTlsError = (error: Error): boolean => describeRedisError(error).startsWith('TLS failed');
+const isReset = (error: Error): boolean => /ECONNRESET|EPIPE|Connection is closed|socket disconnected/i.test(error.message);
+
+/** Whether a client speaks TLS (a `rediss://` URL or `tls` options). */
+function usesTls(client: RedisClient): boolean {
+  const options = isCluster(client) ? client.options.redisOptions : client.options;
+  return options?.tls !== undefined;
 }
 
 /** Why a client cannot reach Redis, as far as it knows: its last connection error, or silence. */
 export function unreachableReason(client: RedisClient, seconds: number): string {
   const error = lastErrors.get(client);
-  const cause = error === undefined ? 'no answer' : describeRedisError(error);
+  let cause = error === undefined ? 'no answer' : describeRedisError(error);
+  if (error !== undefined && usesTls(client) && isReset(error)) {
+    cause = `TLS failed: the server closed the connection during the TLS handshake (${error.message}); it may want a client certificate (tls.cert and tls.key, or --tls-cert and --tls-key) or trust another CA`;
+  }
   return `Redis did not answer within ${seconds} s (${cause})`;
 }
 
@@ -60,6 +88,9 @@ export function describeRedisError(error: Error): string {
   const message = error.message;
   const code = (error as { code?: unknown }).code;
   if (/WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(message)) return `authentication failed: ${message}; check the password (and ACL user)`;
+  if (typeof code === 'string' && /CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA/.test(code) && /alert/i.test(message)) {
+    return `TLS failed: the server refused this client's certificate or wants one (${code}); give a client certificate and key it trusts (tls.cert and tls.key, or --tls-cert and --tls-key)`;
+  }
   if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/.test(code)) return `TLS failed: ${message} (${code}); check the CA and certificates`;
   if (/certificate|ssl|tls/i.test(message)) return `TLS failed: ${message}; check the CA and certificates`;
   return message;
@@ -71,7 +102,10 @@ export function describeRedisError(error: Error): string {
  */
 export function whenReachable(client: RedisClient, seconds: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(unreachableReason(client, seconds))), seconds * 1000);
+    // When the timer fires after this process was busy for longer than the timeout, the answer may
+    // already wait in the socket: timers run before I/O in a turn of the event loop, so the verdict
+    // waits for one I/O pass (setImmediate runs after it) and an answer read there still counts.
+    const timer = setTimeout(() => setImmediate(() => reject(new Error(unreachableReason(client, seconds)))), seconds * 1000);
     client.ping().then(
       () => (clearTimeout(timer), resolve()),
       (error: unknown) => (clearTimeout(timer), reject(new Error(`Redis refused a PING: ${describeRedisError(error instanceof Error ? error : new Error(String(error)))}`))),

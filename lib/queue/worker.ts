@@ -10,6 +10,7 @@ import { parseArgument } from '../validation/parse';
 import { nameSchema } from '../validation/schemas';
 import { type RedisClient, type RedisConnection, closeRedis, connectionSchema, duplicateRedis, openRedis, resolvePrefix, stbassKeys, whenReachable } from './connection';
 import { DEFAULT_MAX_PAYLOAD_BYTES, type JobOutcome, type JobPayload, jobPayloadSchema, truncated } from './payload';
+import { type CancelMessage, Signer, secretSchema } from './signing';
 import { traceJob } from '../telemetry/queueHop';
 
 const seconds = z.number({ error: 'a number of seconds > 0' }).gt(0);
@@ -27,6 +28,7 @@ const workerOptionsSchema = z.strictObject(
     callerCheckInterval: seconds.optional(),
     maxPayloadBytes: z.number({ error: 'a whole number of bytes >= 1' }).int().min(1).optional(),
     connectTimeout: seconds.optional(),
+    secret: secretSchema.optional(),
   },
   { error: 'an options object { connection, queue, processes, concurrency?, ... }' },
 );
@@ -58,6 +60,19 @@ export interface WorkerOptions {
   readonly maxPayloadBytes?: number;
   /** Seconds `startWorker` waits for Redis to answer before it rejects, saying why (default 10). */
   readonly connectTimeout?: number;
+  /**
+   * The queue's shared secret, the callers' (`QueueBackend({ secret })`). With it, this worker acts
+   * only on signed cancellations and heartbeats: a forged cancel aborts nothing, and a forged or
+   * replayed heartbeat does not keep a dead caller's job alive. The first forgery of each kind is
+   * reported once with `process.emitWarning` (code `STBASS_QUEUE_FORGED`); all are counted in `rejected`.
+   */
+  readonly secret?: string;
+}
+
+/** Cancellations and heartbeats a worker with a secret ignored because they were not genuinely signed. */
+export interface RejectedMessages {
+  readonly cancels: number;
+  readonly heartbeats: number;
 }
 
 /** A running worker. */
@@ -66,6 +81,8 @@ export interface RunningWorker {
   readonly worker: Worker;
   /** The names of the processes it runs. */
   readonly processNames: readonly string[];
+  /** With a secret: how many forged (unsigned, wrongly signed or replayed) cancellations and heartbeats it ignored. */
+  readonly rejected: RejectedMessages;
   /** Stops taking jobs, lets running ones finish (or `force` cancels them), and disconnects. */
   close(force?: boolean): Promise<void>;
 }
@@ -81,11 +98,13 @@ function registryOf(processes: unknown): Map<string, Process> {
   return registry;
 }
 
-/** Turns a value into JSON-safe data, or says why it cannot cross the wire. */
+/**
+ * Checks that a value can cross the wire, or says why not. The value itself goes on: BullMQ
+ * serialises it again the same way, so parsing the text back would only cost time on every job.
+ */
 function toWire(value: unknown, what: string): { ok: true; value: unknown } | { ok: false; message: string } {
   try {
-    const text = JSON.stringify(value);
-    return { ok: true, value: text === undefined ? undefined : (JSON.parse(text) as unknown) };
+    return { ok: true, value: JSON.stringify(value) === undefined ? undefined : value };
   } catch (error) {
     return { ok: false, message: `${what} cannot be serialised to JSON: ${(error as Error).message}` };
   }
@@ -103,7 +122,7 @@ function refuse(reason: string): UnrecoverableError {
 class GuardedWorker extends Worker {
   constructor(
     name: string,
-    processor: (job: Job, token?: string, signal?: AbortSignal) => Promise<JobOutcome>,
+    processor: (job: Job) => Promise<JobOutcome>,
     options: BullWorkerOptions,
     private readonly maxPayloadBytes: number,
     /** Why a decoded job must be failed without running, for the processor to say. */
@@ -169,6 +188,41 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const subscriber: RedisClient = duplicateRedis(redis);
   const refusals = new WeakMap<Job, string>();
 
+  const signer = parsed.secret === undefined ? undefined : new Signer(parsed.secret, prefix);
+  const rejected = { cancels: 0, heartbeats: 0 };
+  /** Counts a forgery; says so once per kind (a flood of them must not flood the log). */
+  const rejectForged = (kind: keyof typeof rejected, what: string): void => {
+    rejected[kind] += 1;
+    if (rejected[kind] > 1) return;
+    process.emitWarning(
+      `stbass worker on queue "${queueName}" ignored ${what} not signed with its secret (another Redis client, or a caller without the secret); further ones are only counted (worker.rejected)`,
+      { code: 'STBASS_QUEUE_FORGED' },
+    );
+  };
+  /** Whether a cancellation (a pub/sub message or a `cancelled` key's value) is to be obeyed. */
+  const isGenuineCancel = (text: string): boolean => {
+    if (signer === undefined) return true;
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      message = undefined;
+    }
+    const genuine = typeof message === 'object' && message !== null && signer.isGenuineCancel(message as CancelMessage);
+    if (!genuine) rejectForged('cancels', 'a cancellation');
+    return genuine;
+  };
+  /** Whether a caller's liveness key, as read (its value with a secret, else whether it exists), says the caller is alive. */
+  const isCallerAlive = (callerId: string, read: unknown): boolean => {
+    if (signer === undefined) return read === 1;
+    if (read === null || read === undefined) return false;
+    const alive = typeof read === 'string' && signer.isLiveHeartbeat(callerId, read);
+    if (!alive) rejectForged('heartbeats', 'a caller heartbeat');
+    return alive;
+  };
+  /** Reads a caller's liveness key: its value when heartbeats are signed, else only whether it exists. */
+  const readCaller = (callerId: string): Promise<unknown> => (signer === undefined ? redis.exists(keys.caller(callerId)) : redis.get(keys.caller(callerId)));
+
   // Placements repeat from job to job and are immutable: build each once.
   const placements = new Map<string, Placement>();
   const placementOf = (fields: JobPayload['placement']): Placement => {
@@ -198,11 +252,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   }
 
   // One watchdog for every running job: a job whose caller's heartbeat expired is aborted.
-  const running = new Set<RunningJob>();
+  const running = new Map<string, RunningJob>();
   const watchdog = setInterval(() => {
-    for (const job of running) {
-      redis.exists(keys.caller(job.callerId)).then(
-        (alive) => alive === 0 && job.abort(new CancelledError('unsubscribed'), 'the caller is gone (its heartbeat expired) while the job ran'),
+    for (const job of running.values()) {
+      readCaller(job.callerId).then(
+        (read) => isCallerAlive(job.callerId, read) || job.abort(new CancelledError('unsubscribed'), 'the caller is gone (its heartbeat expired) while the job ran'),
         () => undefined,
       );
     }
@@ -223,7 +277,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     return { process, payload, placement };
   };
 
-  const processJob = async (job: Job, _token?: string, signal?: AbortSignal): Promise<JobOutcome> => {
+  // Two parameters, not three: BullMQ then makes no AbortController of its own per job (this
+  // worker aborts jobs itself, through `running`, on a cancellation and on a forced close).
+  const processJob = async (job: Job): Promise<JobOutcome> => {
     const { process, payload, placement } = admit(job);
     // Was the job cancelled before it got here, and is its caller still there? Announcements reach
     // this worker by pub/sub (it subscribed before it took any job) and a caller seen alive within
@@ -235,10 +291,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const knownAlive = (callersSeen.get(payload.callerId) ?? 0) > Date.now();
     const redelivered = job.stalledCounter > 0 || job.attemptsStarted > 1;
     if (!knownAlive || redelivered) {
-      const checks = await redis.pipeline().exists(keys.cancelled(jobId)).exists(keys.caller(payload.callerId)).exec();
-      const [cancelled, callerAlive] = (checks ?? []).map(([, count]) => count);
-      if (cancelled === 1) throw refuse('cancelled by the caller before it started');
-      if (callerAlive === 0) throw refuse('the caller is gone (its heartbeat expired) before the job started');
+      const checks = signer === undefined ? redis.pipeline().exists(keys.cancelled(jobId)).exists(keys.caller(payload.callerId)) : redis.pipeline().get(keys.cancelled(jobId)).get(keys.caller(payload.callerId));
+      const [cancelled, caller] = ((await checks.exec()) ?? []).map(([, reply]) => reply);
+      const wasCancelled = signer === undefined ? cancelled === 1 : typeof cancelled === 'string' && isGenuineCancel(cancelled);
+      if (wasCancelled) throw refuse('cancelled by the caller before it started');
+      if (!isCallerAlive(payload.callerId, caller)) throw refuse('the caller is gone (its heartbeat expired) before the job started');
       if (callersSeen.size >= 10_000) callersSeen.clear();
       callersSeen.set(payload.callerId, Date.now() + 1_000);
     }
@@ -253,15 +310,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         controller.abort(reason);
       },
     };
-    // BullMQ's signal aborts through worker.cancelJob (the caller's cancellation) or on close.
-    const onBullAbort = (): void => {
-      const reason: unknown = signal?.reason;
-      entry.abort(new CancelledError('unsubscribed'), typeof reason === 'string' ? reason : reason instanceof Error ? reason.message : 'cancelled');
-    };
     let deadlineTimer: Subscription | undefined;
     try {
-      signal?.addEventListener('abort', onBullAbort, { once: true });
-      running.add(entry);
+      running.set(jobId, entry);
       if (payload.deadline !== null) {
         const deadline = new Date(payload.deadline);
         const error = new DeadlineExceededError(deadline, 'running', process.name);
@@ -306,8 +357,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       };
     } finally {
       deadlineTimer?.unsubscribe();
-      signal?.removeEventListener('abort', onBullAbort);
-      running.delete(entry);
+      if (running.get(jobId) === entry) running.delete(jobId);
     }
   };
 
@@ -330,18 +380,18 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   worker.on('error', () => undefined);
 
   // The cross-worker half of cancellation: a caller announces the job id; the worker running it
-  // aborts it through BullMQ's own (process-local) cancel, which aborts the processor's signal.
+  // aborts it.
   await subscriber.subscribe(keys.cancelChannel);
   subscriber.on('message', (_channel: string, message: string) => {
     try {
       const { queue, jobId } = JSON.parse(message) as { queue?: string; jobId?: string };
-      if (queue !== queueName || typeof jobId !== 'string') return;
+      if (queue !== queueName || typeof jobId !== 'string' || !isGenuineCancel(message)) return;
       // Remembered for a job fetched but not started yet, which BullMQ's cancelJob cannot reach.
       const now = Date.now();
       if (announced.size >= 10_000) for (const [id, until] of announced) if (until <= now) announced.delete(id);
       if (announced.size >= 100_000) announced.clear(); // a flood of announcements: keep memory bounded
       announced.set(jobId, now + 60_000);
-      worker.cancelJob(jobId, 'cancelled by the caller');
+      running.get(jobId)?.abort(new CancelledError('unsubscribed'), 'cancelled by the caller');
     } catch {
       // Not ours: ignore.
     }
@@ -351,8 +401,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   return {
     worker,
     processNames: [...registry.keys()],
+    rejected,
     async close(force = false) {
-      if (force) worker.cancelAllJobs('the worker is closing');
+      if (force) for (const job of running.values()) job.abort(new CancelledError('unsubscribed'), 'the worker is closing');
       clearInterval(watchdog);
       await worker.close(force);
       await closeRedis(workerClient);

@@ -1,6 +1,7 @@
-import { type MonoTypeOperatorFunction, type OperatorFunction, Subject, concatMap, defer, filter, map } from 'rxjs';
+import { type MonoTypeOperatorFunction, type OperatorFunction, Subject, concatMap, defer, filter, map, takeUntil } from 'rxjs';
 import { z } from 'zod';
-import { UsageError } from '../errors';
+import { ItemFailedError, UsageError } from '../errors';
+import { abortStop$ } from '../par/abortStop';
 import { HealthCache } from '../par/healthCache';
 import { runPlaced } from '../par/pipeline';
 import { type EngineEvent, type RunSettings, type Settlement } from '../par/task';
@@ -17,6 +18,11 @@ const mapPlacedOptionsSchema = runOptionsSchema.extend({ ordered: z.boolean({ er
  * (counted from its arrival; a `Date` is one instant for all), plus `ordered`.
  */
 export interface MapPlacedOptions extends PlacedParOptions {
+  /**
+   * Leaves the source when it aborts: each item in flight is emitted as a failed result (a
+   * `CancelledError` of reason `aborted`), then the stream completes.
+   */
+  readonly signal?: AbortSignal;
   /** Emit results in source order instead of completion order (default `false`). */
   readonly ordered?: boolean;
 }
@@ -24,8 +30,14 @@ export interface MapPlacedOptions extends PlacedParOptions {
 /**
  * Turns each source value into a placed process, runs it on its backend (under the backend's
  * shared cap, the registry, the failure policy and a per-item deadline) and emits each
- * `ProcessResult`. Under HALT the stream errors with the first non-optional failure's error after
- * cancelling what is in flight; under COLLECT failed results are emitted and the stream goes on.
+ * `ProcessResult`. Under HALT the stream errors after cancelling what is in flight, with an
+ * `ItemFailedError` naming the first non-optional failed item (index, process, placement; its
+ * error as `cause`); under COLLECT failed results are emitted and the stream goes on.
+ *
+ * With `signal`, an abort leaves the source, emits each item in flight as a failed result (a
+ * `CancelledError` of reason `aborted`) and completes, under every policy: the abort is the
+ * caller's stop, as `takeUntil` is, not a failure of a process (only a failure errors the stream,
+ * under HALT). A signal already aborted completes at once without subscribing to the source.
  *
  * ```
  * source:     --q1------q2-----|
@@ -46,7 +58,8 @@ export function mapPlaced<Source, Item extends PlacedItem>(
   if (typeof project !== 'function') throw new UsageError('mapPlaced(project)', 'a function (value, index) => [Process, Placement] or a Process', project);
   const parsed = parseArgument(mapPlacedOptionsSchema, options ?? {}, 'mapPlaced options');
   const ordered = parsed.ordered ?? false;
-  const { onFailure, registry, scheduler, parent, deadline, healthCheckInterval, telemetry: traced } = withDefaults(parsed);
+  const { onFailure, registry, scheduler, parent, deadline, healthCheckInterval, signal, telemetry: traced } = withDefaults(parsed);
+  const signals = signal === undefined ? undefined : [signal];
   const itemDeadline = typeof deadline === 'number' ? deadline : undefined;
   const sharedDeadline = deadline instanceof Date ? deadline : undefined;
   type Value = ValueOfItem<Item>;
@@ -66,17 +79,20 @@ export function mapPlaced<Source, Item extends PlacedItem>(
         verbose: telemetry?.verbose === true,
         deadlinePassed: new Subject<void>(),
         health: healthCheckInterval === undefined ? undefined : new HealthCache(healthCheckInterval, scheduler),
+        signals,
         telemetry,
       };
       let index = 0;
-      const tasks$ = source.pipe(
+      // On an abort the source is left (an already-aborted signal never subscribes to it) and what
+      // is in flight is settled by the run's abort stop: the stream then completes.
+      const tasks$ = (signals === undefined ? source : source.pipe(takeUntil(abortStop$(signals)))).pipe(
         map((value) => {
           const pair = resolvePair<Value>(project(value, index), `mapPlaced project(value, ${index}) result`, 'allowed');
           const ownDeadlineAt = itemDeadline === undefined ? undefined : scheduler.now() + itemDeadline * 1000;
           return placePair(index++, pair, settings, ownDeadlineAt);
         }),
       );
-      const run$ = runPlaced(tasks$, settings, { error: (failure) => failure.error });
+      const run$ = runPlaced(tasks$, settings, { error: (failure, task) => new ItemFailedError(task.index, failure) });
       const settled$ = (telemetry === undefined ? run$ : telemetry.run(run$)).pipe(filter(isSettlement));
       return (ordered ? settled$.pipe(inSourceOrder()) : settled$).pipe(map((settlement) => settlement.result));
     });

@@ -35,6 +35,7 @@ export function toWirePARResult(result: PARResult): WirePARResult {
   const entries = result.entries.map(
     (entry): WireEntry => ({
       index: entry.index,
+      ...(entry.key === undefined ? {} : { key: entry.key }),
       name: entry.name,
       placement: toWirePlacement(entry.placement),
       ...(entry.backend === undefined ? {} : { backend: entry.backend }),

@@ -28,6 +28,8 @@ export interface WirePlacementAttempt {
 /** One `PARResult` entry on the wire; dates are ISO strings. */
 export interface WireEntry {
   readonly index: number;
+  /** The pair's key in a keyed group. */
+  readonly key?: string;
   readonly name: string;
   readonly placement: WirePlacement;
   readonly backend?: string;
@@ -50,6 +52,8 @@ export interface WirePARResult {
 
 interface WireProcessEvent {
   readonly index: number;
+  /** The pair's key in a keyed group. */
+  readonly key?: string;
   readonly name: string;
   readonly placement: WirePlacement;
 }

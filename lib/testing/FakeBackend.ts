@@ -1,16 +1,38 @@
 import { Observable, type SchedulerLike, Subscription, asyncScheduler } from 'rxjs';
 import type { Backend, HealthAnswer } from '../backends/ExecutionBackend';
+import { z } from 'zod';
 import { type RateLimit, rateLimitSchema } from '../backends/rateLimit';
-import { UsageError } from '../errors';
+import { schedulerSchema } from '../par/options';
+import { isPlainObject, parseArgument } from '../validation/parse';
+import { concurrencySchema, nameSchema, secondsSchema } from '../validation/schemas';
 import type { Placement } from '../placement/Placement';
 import type { Process } from '../process/Process';
 import type { ProcessContext } from '../process/ProcessContext';
 import { ProcessResult } from '../process/ProcessResult';
-import { parseArgument } from '../validation/parse';
+
+const behaviourSchema = z.strictObject(
+  {
+    /** The success value, or a `ProcessResult` (e.g. `ProcessResult.fail(...)`) to answer as is. */
+    result: z.unknown().optional(),
+    /** The backend's Observable errors with this (the pair fails with it). */
+    error: z.unknown().optional(),
+    /** Seconds from the call to its outcome (default 0: synchronous). */
+    delay: secondsSchema.optional(),
+    /** Values published with `ctx.emit`, spread evenly over `delay`. */
+    partials: z.array(z.unknown(), { error: 'an array of values' }).readonly().optional(),
+    /** Never finish (until cancelled): for deadline and cancellation tests. */
+    hang: z.boolean({ error: 'a boolean' }).optional(),
+    /** Complete without emitting a result (a misbehaving backend). */
+    emptyCompletion: z.boolean({ error: 'a boolean' }).optional(),
+    /** `execute` throws synchronously: this error, or a generic one when it is `true`. */
+    throwSync: z.unknown().optional(),
+  },
+  { error: 'a behaviour { result?, error?, delay?, partials?, hang?, emptyCompletion?, throwSync? }' },
+);
 
 /**
  * What a `FakeBackend` does with one call. Every field is optional; `{}` runs the process itself
- * through `process.execute$(ctx)`.
+ * through `process.execute$(ctx)`. An unknown key (`{ reslt: 1 }`) is a `UsageError` naming it.
  *
  * Timing: the outcome comes `delay` seconds after the call starts (at once when 0); the `partials`
  * are published with `ctx.emit` spread evenly over that delay (with `delay: 0.003` and two partials:
@@ -20,23 +42,13 @@ import { parseArgument } from '../validation/parse';
  * finishes), `error` (the Observable errors with it), `emptyCompletion` (completes without a
  * result), `result` (a success with that value; a `ProcessResult` is used as is), else the process
  * runs.
+ *
+ * @example
+ * ```ts
+ * const behaviour: FakeBehaviour = { result: 'draft', delay: 0.01, partials: ['dr', 'aft'] };
+ * ```
  */
-export interface FakeBehaviour {
-  /** The success value, or a `ProcessResult` (e.g. `ProcessResult.fail(...)`) to answer as is. */
-  readonly result?: unknown;
-  /** The backend's Observable errors with this (the pair fails with it). */
-  readonly error?: unknown;
-  /** Seconds from the call to its outcome (default 0: synchronous). */
-  readonly delay?: number;
-  /** Values published with `ctx.emit`, spread evenly over `delay`. */
-  readonly partials?: readonly unknown[];
-  /** Never finish (until cancelled): for deadline and cancellation tests. */
-  readonly hang?: boolean;
-  /** Complete without emitting a result (a misbehaving backend). */
-  readonly emptyCompletion?: boolean;
-  /** `execute` throws synchronously: this error, or a generic one when it is `true`. */
-  readonly throwSync?: unknown;
-}
+export type FakeBehaviour = z.input<typeof behaviourSchema>;
 
 /** What a script sees of a call when it chooses a behaviour. */
 export interface FakeCallInfo {
@@ -72,30 +84,44 @@ export interface FakeCall extends FakeCallInfo {
   readonly cancelReason: unknown;
 }
 
-/** Options of a `FakeBackend`. */
-export interface FakeBackendOptions {
-  /** Its name in events and failures (default `fake`). */
-  readonly name?: string;
-  /** The most calls in flight at once (default `Infinity`). */
-  readonly concurrencyLimit?: number;
-  /** How fast calls may start, across every run (default: no limit). See `RateLimit`. */
-  readonly rateLimit?: RateLimit;
-  /** Whether a failure with `retryAfter` pauses new calls for every run (default `false`). */
-  readonly pauseOnRateLimit?: boolean;
-  /** Whose clock delays run on (default `asyncScheduler`, virtual inside `TestScheduler.run`). */
-  readonly scheduler?: SchedulerLike;
-  /**
-   * The health check's answer (default `true`), or a function that answers; an Observable answer stays
-   * in virtual time, a promise does not.
-   */
-  readonly healthy?: boolean | (() => HealthAnswer);
-  /** The behaviour of each call, by process name or by a function of the call. */
-  readonly script?: FakeScript;
-  /** Behaviours by call order on this backend: the n-th call's, when given, comes before the script. */
-  readonly byCall?: readonly (FakeBehaviour | undefined)[];
-  /** The behaviour of calls nothing else scripts (default `{}`: run the process). */
-  readonly defaultBehaviour?: FakeBehaviour;
-}
+const fakeOptionsSchema = z.strictObject(
+  {
+    /** Its name in events and failures (default `fake`). */
+    name: nameSchema.optional(),
+    /** The most calls in flight at once (default `Infinity`). */
+    concurrencyLimit: concurrencySchema.optional(),
+    /** How fast calls may start, across every run (default: no limit). See `RateLimit`. */
+    rateLimit: rateLimitSchema.optional(),
+    /** Whether a failure with `retryAfter` pauses new calls for every run (default `false`). */
+    pauseOnRateLimit: z.boolean({ error: 'a boolean' }).optional(),
+    /** Whose clock delays run on (default `asyncScheduler`, virtual inside `TestScheduler.run`). */
+    scheduler: schedulerSchema.optional(),
+    /**
+     * The health check's answer (default `true`), or a function that answers; an Observable answer stays
+     * in virtual time, a promise does not.
+     */
+    healthy: z.custom<boolean | (() => HealthAnswer)>((value) => typeof value === 'boolean' || typeof value === 'function', { error: 'a boolean or a function' }).optional(),
+    /** The behaviour of each call, by process name or by a function of the call (each behaviour checked as `FakeBehaviour`). */
+    script: z
+      .custom<FakeScript>((value) => typeof value === 'function' || isPlainObject(value), { error: 'an object of behaviours by process name, or a function' })
+      .optional(),
+    /** Behaviours by call order on this backend: the n-th call's, when given, comes before the script. */
+    byCall: z.array(behaviourSchema.optional(), { error: 'an array of behaviours' }).readonly().optional(),
+    /** The behaviour of calls nothing else scripts (default `{}`: run the process). */
+    defaultBehaviour: behaviourSchema.optional(),
+  },
+  { error: 'an options object { name?, concurrencyLimit?, rateLimit?, pauseOnRateLimit?, scheduler?, healthy?, script?, byCall?, defaultBehaviour? }' },
+);
+
+/**
+ * Options of a `FakeBackend`; an unknown key (`{ nme: 'x' }`) is a `UsageError` naming it.
+ *
+ * @example
+ * ```ts
+ * const options: FakeBackendOptions = { name: 'api', concurrencyLimit: 2, script: { writer: { result: 'draft' } } };
+ * ```
+ */
+export type FakeBackendOptions = z.input<typeof fakeOptionsSchema>;
 
 interface CallRecord extends FakeCall {
   endedAt: number | undefined;
@@ -103,42 +129,26 @@ interface CallRecord extends FakeCall {
   cancelReason: unknown;
 }
 
-function checkSeconds(value: unknown, argument: string): void {
-  if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < 0)) throw new UsageError(argument, 'a finite number of seconds >= 0', value);
+/** Checks every behaviour of a script by name, each at its own path. */
+function checkScript(script: FakeScript | undefined): void {
+  if (script === undefined || typeof script === 'function') return;
+  for (const [key, entry] of Object.entries(script)) {
+    if (Array.isArray(entry)) entry.forEach((behaviour: unknown, index) => parseArgument(behaviourSchema, behaviour, `FakeBackend options.script.${key}[${index}]`));
+    else parseArgument(behaviourSchema, entry, `FakeBackend options.script.${key}`);
+  }
 }
 
-function checkBehaviour(behaviour: unknown, argument: string): void {
-  if (typeof behaviour !== 'object' || behaviour === null || Array.isArray(behaviour)) throw new UsageError(argument, 'a behaviour { result?, error?, delay?, partials?, hang?, emptyCompletion?, throwSync? }', behaviour);
-  const { delay, partials } = behaviour as FakeBehaviour;
-  checkSeconds(delay, `${argument}.delay`);
-  if (partials !== undefined && !Array.isArray(partials)) throw new UsageError(`${argument}.partials`, 'an array of values', partials);
-}
-
-function checkOptions(options: FakeBackendOptions): void {
-  if (typeof options !== 'object' || options === null) throw new UsageError('FakeBackend options', 'an object', options);
-  const { name, concurrencyLimit, scheduler, healthy, script, byCall, defaultBehaviour } = options;
-  if (name !== undefined && (typeof name !== 'string' || name === '')) throw new UsageError('FakeBackend options.name', 'a non-empty string', name);
-  if (concurrencyLimit !== undefined && !(concurrencyLimit === Number.POSITIVE_INFINITY || (Number.isInteger(concurrencyLimit) && concurrencyLimit >= 1))) {
-    throw new UsageError('FakeBackend options.concurrencyLimit', 'a whole number >= 1 or Infinity', concurrencyLimit);
-  }
-  if (scheduler !== undefined && (typeof scheduler?.now !== 'function' || typeof scheduler?.schedule !== 'function')) {
-    throw new UsageError('FakeBackend options.scheduler', 'an RxJS SchedulerLike (with now() and schedule())', scheduler);
-  }
-  if (healthy !== undefined && typeof healthy !== 'boolean' && typeof healthy !== 'function') throw new UsageError('FakeBackend options.healthy', 'a boolean or a function', healthy);
+/** The labels of the scripted entries a run may use: `name` or `name[i]` for each script entry, `byCall[i]` for each call's. */
+function scriptLabels(script: FakeScript | undefined, byCall: readonly (FakeBehaviour | undefined)[]): string[] {
+  const labels: string[] = [];
   if (script !== undefined && typeof script !== 'function') {
-    if (typeof script !== 'object' || script === null || Array.isArray(script)) throw new UsageError('FakeBackend options.script', 'an object of behaviours by process name, or a function', script);
     for (const [key, entry] of Object.entries(script)) {
-      if (Array.isArray(entry)) entry.forEach((behaviour: unknown, index) => checkBehaviour(behaviour, `FakeBackend options.script.${key}[${index}]`));
-      else checkBehaviour(entry, `FakeBackend options.script.${key}`);
+      if (Array.isArray(entry)) entry.forEach((_behaviour, index) => labels.push(`${key}[${index}]`));
+      else labels.push(key);
     }
   }
-  if (byCall !== undefined) {
-    if (!Array.isArray(byCall)) throw new UsageError('FakeBackend options.byCall', 'an array of behaviours', byCall);
-    byCall.forEach((behaviour: unknown, index) => behaviour === undefined || checkBehaviour(behaviour, `FakeBackend options.byCall[${index}]`));
-  }
-  if (defaultBehaviour !== undefined) checkBehaviour(defaultBehaviour, 'FakeBackend options.defaultBehaviour');
-  if (options.rateLimit !== undefined) parseArgument(rateLimitSchema, options.rateLimit, 'FakeBackend options.rateLimit');
-  if (options.pauseOnRateLimit !== undefined && typeof options.pauseOnRateLimit !== 'boolean') throw new UsageError('FakeBackend options.pauseOnRateLimit', 'a boolean', options.pauseOnRateLimit);
+  byCall.forEach((behaviour, index) => behaviour === undefined || labels.push(`byCall[${index}]`));
+  return labels;
 }
 
 /**
@@ -166,6 +176,8 @@ function checkOptions(options: FakeBackendOptions): void {
  * await PLACED_PAR([classifier, on], [writer, on], { registry }).run();
  * api.peakConcurrency; // 2
  * api.cancelled;       // ['writer']: HALT cancelled it when the classifier failed
+ * api.unusedScripts(); // ['flaky[0]', 'flaky[1]']: no process named flaky ran
+ * api.assertAllScriptsUsed(); // throws, naming them: the test would pass for the wrong reason
  * ```
  */
 export class FakeBackend implements Backend {
@@ -182,12 +194,15 @@ export class FakeBackend implements Backend {
   readonly #byCall: readonly (FakeBehaviour | undefined)[];
   readonly #defaultBehaviour: FakeBehaviour;
   readonly #callsByName = new Map<string, number>();
+  /** The labels (`name`, `name[i]`, `byCall[i]`) of the scripted entries some call followed. */
+  readonly #used = new Set<string>();
   #inFlight = 0;
   #peak = 0;
   #healthChecks = 0;
 
   constructor(options: FakeBackendOptions = {}) {
-    checkOptions(options);
+    parseArgument(fakeOptionsSchema, options, 'FakeBackend options');
+    checkScript(options.script);
     this.name = options.name ?? 'fake';
     this.concurrencyLimit = options.concurrencyLimit ?? Number.POSITIVE_INFINITY;
     this.rateLimit = options.rateLimit;
@@ -234,10 +249,44 @@ export class FakeBackend implements Backend {
     return this.#healthChecks;
   }
 
-  /** Forgets the records (calls, peak, counts); the script starts over. Calls in flight keep running. */
+  /**
+   * The scripted entries no call followed, in script order: `name` for a behaviour by process name
+   * (a misspelt name, or a process that never reached this backend), `name[i]` for the i-th of a
+   * list, `byCall[i]` for a behaviour by call order. A function script cannot be told apart, so it
+   * has none.
+   *
+   * @example
+   * ```ts
+   * const api = new FakeBackend({ script: { clasifier: { error: new Error('429') } } });
+   * await PLACED_PAR([classifier, on], { registry }).run();
+   * api.unusedScripts(); // ['clasifier']
+   * ```
+   */
+  unusedScripts(): string[] {
+    return scriptLabels(this.#script, this.#byCall).filter((label) => !this.#used.has(label));
+  }
+
+  /**
+   * Throws when a scripted entry was never followed (see `unusedScripts`), naming each and the
+   * process names that did call: a test whose script went unused may pass for the wrong reason.
+   *
+   * @example
+   * ```ts
+   * afterEach(() => api.assertAllScriptsUsed());
+   * ```
+   */
+  assertAllScriptsUsed(): void {
+    const unused = this.unusedScripts();
+    if (unused.length === 0) return;
+    const called = [...this.#callsByName.keys()];
+    throw new Error(`FakeBackend "${this.name}": scripted entries no call followed: ${unused.join(', ')} (the calls were of: ${called.length === 0 ? 'none' : called.join(', ')})`);
+  }
+
+  /** Forgets the records (calls, peak, counts, scripts used); the script starts over. Calls in flight keep running. */
   reset(): void {
     this.#calls.length = 0;
     this.#callsByName.clear();
+    this.#used.clear();
     this.#peak = this.#inFlight;
     this.#healthChecks = 0;
   }
@@ -325,16 +374,25 @@ export class FakeBackend implements Backend {
 
   private behaviourFor(call: FakeCallInfo): FakeBehaviour {
     const byCall = this.#byCall[call.index];
-    if (byCall !== undefined) return byCall;
+    if (byCall !== undefined) {
+      this.#used.add(`byCall[${call.index}]`);
+      return byCall;
+    }
     const script = this.#script;
     if (typeof script === 'function') {
       const chosen = script(call);
-      if (chosen !== undefined) checkBehaviour(chosen, `FakeBackend script(call ${call.index}, "${call.name}")`);
+      if (chosen !== undefined) parseArgument(behaviourSchema, chosen, `FakeBackend script(call ${call.index}, "${call.name}")`);
       return chosen ?? this.#defaultBehaviour;
     }
     const entry = script === undefined || !Object.hasOwn(script, call.name) ? undefined : script[call.name];
     if (entry === undefined) return this.#defaultBehaviour;
-    if (Array.isArray(entry)) return (entry as readonly FakeBehaviour[])[call.nameIndex] ?? this.#defaultBehaviour;
+    if (Array.isArray(entry)) {
+      const behaviour = (entry as readonly FakeBehaviour[])[call.nameIndex];
+      if (behaviour === undefined) return this.#defaultBehaviour;
+      this.#used.add(`${call.name}[${call.nameIndex}]`);
+      return behaviour;
+    }
+    this.#used.add(call.name);
     return entry as FakeBehaviour;
   }
 }

@@ -156,6 +156,15 @@ describe('AiSdkBackend places AI SDK models', () => {
     expect(server.requests[0]?.path).toBe('/v1/embeddings');
   });
 
+  test('the cap is concurrencyLimit (default 4); concurrency is its deprecated alias; the two disagreeing is a UsageError', () => {
+    expect(new AiSdkBackend({ provider: provider() }).concurrencyLimit).toBe(4);
+    expect(new AiSdkBackend({ provider: provider(), concurrencyLimit: 2 }).concurrencyLimit).toBe(2);
+    expect(new AiSdkBackend({ provider: provider(), concurrency: 3 }).concurrencyLimit).toBe(3);
+    expect(() => new AiSdkBackend({ provider: provider(), concurrencyLimit: 2, concurrency: 3 })).toThrow(
+      'AiSdkBackend options.concurrency: expected to be left out (it is the deprecated name of concurrencyLimit, given as 2), received the number 3',
+    );
+  });
+
   test('usage errors: no model nor provider, a placement naming a model a fixed backend does not serve, a wire-format key', async () => {
     expect(() => new AiSdkBackend({})).toThrow('AiSdkBackend options: expected an object with a `model` or a `provider` (or both)');
     expect(() => new AiSdkBackend({ model: 42 } as never)).toThrow('AiSdkBackend options.model: expected an AI SDK LanguageModel, e.g. openai("gpt-4o"), received the number 42');

@@ -1,9 +1,9 @@
 import { firstValueFrom, from, isObservable, of } from 'rxjs';
-import { BackendRegistry, ExecutionBackend, LocalBackend, PLACED_PAR, Placement, Process, ProcessContext, ProcessResult } from '../../lib';
+import { BackendRegistry, ExecutionBackend, LocalBackend, PLACED_PAR, Placement, Process, ProcessContext, ProcessResult, UsageError } from '../../lib';
 import { LocalBackend as FromSubpath } from '../../lib/placement';
 
 // SPEC 4: LocalBackend is the default; it runs the process here through execute$, synchronously
-// where the process is; `concurrency` caps it (default Infinity); its name is `local`.
+// where the process is; `concurrencyLimit` caps it (default Infinity; `concurrency` is its deprecated alias); its name is `local`.
 describe('LocalBackend', () => {
   test('is an ExecutionBackend named local, uncapped by default, and healthy', () => {
     const backend = new LocalBackend();
@@ -48,7 +48,7 @@ describe('LocalBackend', () => {
   });
 
   test('runs PLACED_PAR processes when a registry resolves to it, reporting its name', async () => {
-    const local = new LocalBackend({ concurrency: 2 });
+    const local = new LocalBackend({ concurrencyLimit: 2 });
     const registry = new BackendRegistry().register('local', local);
     const seenBackend: (string | undefined)[] = [];
     const process = Process('embed', (ctx) => {
@@ -58,6 +58,29 @@ describe('LocalBackend', () => {
     const result = await PLACED_PAR([process, new Placement({ endpoint: 'local:8080' })], { registry }).run();
     expect(result.value).toEqual(['vector']);
     expect(seenBackend).toEqual(['local']);
+  });
+
+  test('the cap is concurrencyLimit; concurrency is its deprecated alias; the two disagreeing is a UsageError', async () => {
+    expect(new LocalBackend().concurrencyLimit).toBe(Number.POSITIVE_INFINITY);
+    expect(new LocalBackend({ concurrencyLimit: 2 }).concurrencyLimit).toBe(2);
+    expect(new LocalBackend({ concurrency: 3 }).concurrencyLimit).toBe(3);
+    expect(new LocalBackend({ concurrencyLimit: 3, concurrency: 3 }).concurrencyLimit).toBe(3);
+    expect(() => new LocalBackend({ concurrencyLimit: 2, concurrency: 3 })).toThrow(UsageError);
+    // The cap holds whichever name set it: 4 processes on a LocalBackend({ concurrencyLimit: 2 }).
+    let inFlight = 0;
+    let peak = 0;
+    const work = (name: string) =>
+      Process(name, async () => {
+        peak = Math.max(peak, (inFlight += 1));
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        inFlight -= 1;
+        return ProcessResult.ok(name);
+      });
+    const registry = new BackendRegistry().register('local', new LocalBackend({ concurrencyLimit: 2 }));
+    const on = new Placement({ endpoint: 'local' });
+    const result = await PLACED_PAR([work('a'), on], [work('b'), on], [work('c'), on], [work('d'), on], { registry }).run();
+    expect(result.value).toEqual(['a', 'b', 'c', 'd']);
+    expect(peak).toBe(2);
   });
 
   test('is exported from the stbass/placement subpath too', () => {

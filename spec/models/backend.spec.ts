@@ -17,7 +17,7 @@ describe.each(PROVIDERS)('$label: concurrency and keys', (provider) => {
 
   test('the concurrency cap defaults to 4 (not Infinity) and holds across every run sharing the backend', async () => {
     expect(provider.backend(server).concurrencyLimit).toBe(4);
-    const backend = provider.backend(server, { concurrency: 2 });
+    const backend = provider.backend(server, { concurrencyLimit: 2 });
     expect(backend.concurrencyLimit).toBe(2);
     const registry = registryWith(provider, backend);
     const group = () =>

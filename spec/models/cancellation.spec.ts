@@ -94,7 +94,7 @@ describe.each(PROVIDERS)('$label closes the connection of a cancelled process', 
 
   test('a cancelled process is not retried, and a request never starts for a process cancelled before it ran', async () => {
     server.script('writer', { kind: 'stall', afterTokens: 0 });
-    const backend = provider.backend(server, { concurrency: 1 });
+    const backend = provider.backend(server, { concurrencyLimit: 1 });
     const second = writer.withName('second');
     const result = await PLACED_PAR([writer, placementOn(provider, 'writer')], [second, placementOn(provider, 'writer')], {
       registry: registryWith(provider, backend),

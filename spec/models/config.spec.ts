@@ -85,11 +85,23 @@ describe.each(PROVIDERS)('$label validates placement.config with its own schema 
 
   test('the backend options are checked when it is built: an unknown option, a bad default config', () => {
     expect(() => provider.backend(server, { concurency: 2 } as never)).toThrow(
-      `${provider.label} options.concurency: expected one of the known options (name, apiKey, baseURL, model, concurrency, timeout, rateLimit, pauseOnRateLimit, config), received the number 2`,
+      `${provider.label} options.concurency: expected one of the known options (name, apiKey, baseURL, model, concurrencyLimit, concurrency, timeout, rateLimit, pauseOnRateLimit, config), received the number 2`,
     );
     expect(() => provider.backend(server, { config: { maxTokens: 0 } })).toThrow(`${provider.label} options.config.maxTokens: expected a whole number of tokens >= 1, received the number 0`);
     expect(() => provider.backend(server, { baseURL: 'ftp://example.com' })).toThrow(`${provider.label} options.baseURL: expected an http(s) URL, received the string "ftp://example.com"`);
     expect(() => provider.backend(server, { timeout: 0 })).toThrow(UsageError);
+  });
+
+  test('the cap is concurrencyLimit (default 4); concurrency is its deprecated alias, and the two disagreeing is a UsageError', () => {
+    expect(provider.backend(server).concurrencyLimit).toBe(4);
+    expect(provider.backend(server, { concurrencyLimit: 2 }).concurrencyLimit).toBe(2);
+    expect(provider.backend(server, { concurrency: 3 }).concurrencyLimit).toBe(3);
+    expect(provider.backend(server, { concurrencyLimit: 3, concurrency: 3 }).concurrencyLimit).toBe(3);
+    expect(() => provider.backend(server, { concurrencyLimit: 2, concurrency: 3 })).toThrow(ModelUsageError);
+    expect(() => provider.backend(server, { concurrencyLimit: 2, concurrency: 3 })).toThrow(
+      `${provider.label} options.concurrency: expected to be left out (it is the deprecated name of concurrencyLimit, given as 2), received the number 3`,
+    );
+    expect(() => provider.backend(server, { concurrencyLimit: 0 })).toThrow(`${provider.label} options.concurrencyLimit: expected a whole number >= 1 or Infinity`);
   });
 });
 

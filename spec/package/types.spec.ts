@@ -29,7 +29,17 @@ const group = PLACED_PAR([one, placement], { registry });
 const viaSubpath = PP([one, new Placement({})], { registry });
 export const pending: Promise<PARResult> = group.run();
 export const events$: Observable<ParEvent> = viaSubpath.events$;
-export const localName: string = new LocalBackend({ concurrency: 2 }).name;
+export const localName: string = new LocalBackend({ concurrencyLimit: 2 }).name;
+
+// Keyed and positional groups keep each pair's type through the published declarations.
+const keyed = PLACED_PAR({ first: [one, placement] }, { registry, signal: new AbortController().signal });
+export const fromKey: Promise<ProcessResult<number>> = keyed.run().then((result) => result.get('first'));
+export const byKey: Promise<{ first?: number }> = keyed.run().then((result) => result.values);
+export const atZero: Promise<ProcessResult<number>> = group.run({ signal: new AbortController().signal }).then((result) => result.at(0));
+// @ts-expect-error a key the group does not have
+export const noKey = keyed.run().then((result) => result.get('second'));
+// @ts-expect-error the first pair gives a number
+export const notAString: Promise<ProcessResult<string>> = group.run().then((result) => result.at(0));
 
 // The declarations are real types, not \`any\`: each of these must be an error.
 // @ts-expect-error model is a string

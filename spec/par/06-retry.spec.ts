@@ -1,6 +1,6 @@
-import { map } from 'rxjs';
+import { filter, map } from 'rxjs';
 import { z } from 'zod';
-import { CancelledError, DeadlineExceededError, FailurePolicy, PLACED_PAR, Process, ProcessResult } from '../../lib';
+import { CancelledError, DeadlineExceededError, FailurePolicy, PLACED_PAR, Process, ProcessResult, UsageError } from '../../lib';
 import { eventCode, marbleScheduler } from '../support/helpers';
 
 // SPEC 5.6: a failed process runs again on the same placement until it succeeds or has run
@@ -122,6 +122,49 @@ describe('SPEC 5.6 errors shape their retry', () => {
         e: 'done:ok',
       });
     });
+  });
+});
+
+describe('SPEC 5.6 maxDelay caps every wait, retry-after included', () => {
+  test("in virtual time: a server's retry-after of an hour is waited 3 frames under maxDelay: 0.003", () => {
+    const scheduler = marbleScheduler();
+    scheduler.run(({ cold, expectObservable }) => {
+      const limited = Process('limited', (ctx) =>
+        ctx.attempt === 1 ? cold<ProcessResult>('-#', undefined, Object.assign(new Error('429'), { retryAfter: 3600 })) : cold('-(r|)', { r: ProcessResult.ok('ok') }),
+      );
+      const group = PLACED_PAR(limited, { scheduler, onFailure: FailurePolicy.retry({ maxAttempts: 2, backoff: 'constant', baseDelay: 0.001, maxDelay: 0.003 }) });
+      // Fails at 1, waits 3 (not 3600 s), the second attempt starts at 4 and succeeds at 5.
+      expectObservable(group.events$.pipe(map(eventCode))).toBe('ab--c(de|)', {
+        a: 'started:limited#1',
+        b: 'retrying:limited#2',
+        c: 'started:limited#2',
+        d: 'settled:limited:ok',
+        e: 'done:ok',
+      });
+    });
+  });
+
+  test('in virtual time: exponential waits of 1, 2, 4 frames are cut to 2 (the retrying events say so)', () => {
+    const scheduler = marbleScheduler();
+    scheduler.run(({ cold, expectObservable }) => {
+      const flaky = Process('flaky', (ctx) => (ctx.attempt < 4 ? cold<ProcessResult>('#', undefined, new Error(`try ${ctx.attempt}`)) : cold('(r|)', { r: ProcessResult.ok('fourth') })));
+      const group = PLACED_PAR(flaky, { scheduler, onFailure: FailurePolicy.retry({ maxAttempts: 4, baseDelay: 0.001, maxDelay: 0.002 }) });
+      const delays = group.events$.pipe(
+        filter((event) => event.type === 'retrying' || event.type === 'done'),
+        map((event) => (event.type === 'retrying' ? event.delay : 'done')),
+      );
+      // Waits 1, 2 and 2 (not 4): retrying at 0, 1 and 3; the fourth attempt succeeds at 5.
+      expectObservable(delays).toBe('ab-c-(d|)', { a: 0.001, b: 0.002, c: 0.002, d: 'done' });
+    });
+  });
+
+  test('delayFor and waitAfter never pass maxDelay; a bad maxDelay is a UsageError', () => {
+    const policy = FailurePolicy.retry({ maxAttempts: 9, baseDelay: 1, maxDelay: 5 });
+    expect([0, 1, 2, 3, 4].map((attempt) => policy.delayFor(attempt))).toEqual([1, 2, 4, 5, 5]);
+    expect(policy.waitAfter(1, Object.assign(new Error('429'), { retryAfter: 3600 }))).toBe(5);
+    expect(policy.toString()).toContain('maxDelay: 5');
+    expect(() => FailurePolicy.retry({ maxAttempts: 2, maxDelay: -1 })).toThrow(UsageError);
+    expect(() => FailurePolicy.retry({ maxAttempts: 2, maxDelay: -1 })).toThrow(/maxDelay/);
   });
 });
 

@@ -96,7 +96,7 @@ describe('SPEC 4 backends and processes written the way users write them', () =>
   test('in virtual time: a body that ignores its signal keeps its slot after the deadline, until its promise settles', () => {
     const scheduler = marbleScheduler();
     scheduler.run(({ expectObservable }) => {
-      const registry = new BackendRegistry().register('one', new LocalBackend({ concurrency: 1 }));
+      const registry = new BackendRegistry().register('one', new LocalBackend({ concurrencyLimit: 1 }));
       const on = new Placement({ endpoint: 'one' });
       // A promise from another library, settling at 10 ms whatever its signal says.
       const stubborn = Process('stubborn', () => settlesAt(scheduler, 10, ProcessResult.ok('ignored the signal')));

@@ -46,7 +46,7 @@ describe('BackendRegistry', () => {
     });
 
     test('a local:8080 endpoint reaches a backend registered as local', () => {
-      const local = new LocalBackend({ concurrency: 2 });
+      const local = new LocalBackend({ concurrencyLimit: 2 });
       const registry = new BackendRegistry().register('local', local);
       expect(registry.get(new Placement({ model: 'nomic', endpoint: 'local:8080' }))).toBe(local);
     });

@@ -72,7 +72,7 @@ function runMapCase(model: MapCase): void {
     const limits = model.limits;
     const live = limits.map(() => ({ now: 0, peak: 0 }));
     const registry = new BackendRegistry();
-    limits.forEach((limit, k) => registry.register(`b${k}`, new LocalBackend({ concurrency: limit })));
+    limits.forEach((limit, k) => registry.register(`b${k}`, new LocalBackend({ concurrencyLimit: limit })));
     const arrival: number[] = [];
     let at = 0;
     for (const item of model.items) arrival.push((at += item.gap));

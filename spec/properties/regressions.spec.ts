@@ -71,7 +71,7 @@ describe('regressions found by the property tests', () => {
   // on with its slot already given back.
   test('unsubscribing from events$ on a `started` event leaves no process subscribed', () => {
     virtualTime((scheduler) => {
-      const registry = new BackendRegistry().register('one', new LocalBackend({ concurrency: 1 }));
+      const registry = new BackendRegistry().register('one', new LocalBackend({ concurrencyLimit: 1 }));
       const on = new Placement({ endpoint: 'one' });
       const first = Process('first', () => timer(5, scheduler).pipe(map(() => ProcessResult.ok(1))));
       const live = { subscribed: 0, open: 0 };
@@ -86,7 +86,7 @@ describe('regressions found by the property tests', () => {
 
   test('a leaked process from an unsubscribed run does not share its slot with another run', () => {
     virtualTime((scheduler) => {
-      const registry = new BackendRegistry().register('one', new LocalBackend({ concurrency: 1 }));
+      const registry = new BackendRegistry().register('one', new LocalBackend({ concurrencyLimit: 1 }));
       const on = new Placement({ endpoint: 'one' });
       const first = Process('first', () => timer(5, scheduler).pipe(map(() => ProcessResult.ok(1))));
       const live = { subscribed: 0, open: 0 };
@@ -106,7 +106,7 @@ describe('regressions found by the property tests', () => {
   // consumer before the engine holds the subscription, so disposing the run cannot unsubscribe it.
   test('unsubscribing on a partial emitted while the process is being subscribed leaves no process subscribed', () => {
     virtualTime((scheduler) => {
-      const registry = new BackendRegistry().register('one', new LocalBackend({ concurrency: 1 }));
+      const registry = new BackendRegistry().register('one', new LocalBackend({ concurrencyLimit: 1 }));
       const on = new Placement({ endpoint: 'one' });
       const first = Process('first', () => timer(5, scheduler).pipe(map(() => ProcessResult.ok(1))));
       const live = { subscribed: 0, open: 0 };
@@ -145,7 +145,7 @@ describe('regressions found by the property tests', () => {
   // ends as a CancelledError "halted by" the late one instead of a DeadlineExceededError (SPEC 5.7).
   test('a deadline miss at the deadline instant does not halt the group: the others miss the deadline too', () => {
     virtualTime((scheduler) => {
-      const registry = new BackendRegistry().register('one', new LocalBackend({ concurrency: 1 }));
+      const registry = new BackendRegistry().register('one', new LocalBackend({ concurrencyLimit: 1 }));
       const on = new Placement({ endpoint: 'one' });
       // Another run holds the only slot until exactly 10 ms.
       const holder = Process('holder', () => timer(10, scheduler).pipe(map(() => ProcessResult.ok('held'))));
@@ -166,7 +166,7 @@ describe('regressions found by the property tests', () => {
     // The deadline timer lags: a slot freed after the deadline goes to a waiter before the timer runs.
     // The holder's timer is due before the deadline's (so it runs first however late a busy machine
     // runs both) and holds the event loop until past the deadline, then frees the slot.
-    const backend: Backend = new LocalBackend({ concurrency: 1 });
+    const backend: Backend = new LocalBackend({ concurrencyLimit: 1 });
     const registry = new BackendRegistry().register('one', backend);
     const on = new Placement({ endpoint: 'one' });
     const deadline = new Date(Date.now() + 50);
@@ -238,7 +238,7 @@ describe('regressions found by the property tests', () => {
   // scheduled (until it fires, idle). Same for a mapPlaced item's own deadline timer.
   test('a run that misses its deadline through a waiter granted at the deadline instant leaves no timer scheduled', () => {
     virtualTime((scheduler) => {
-      const registry = new BackendRegistry().register('one', new LocalBackend({ concurrency: 1 }));
+      const registry = new BackendRegistry().register('one', new LocalBackend({ concurrencyLimit: 1 }));
       const on = new Placement({ endpoint: 'one' });
       const holder = Process('holder', () => timer(10, scheduler).pipe(map(() => ProcessResult.ok('held'))));
       PLACED_PAR([holder, on], { registry, scheduler, onFailure: FailurePolicy.COLLECT }).result$.subscribe();
@@ -262,7 +262,7 @@ describe('regressions found by the property tests', () => {
     virtualTime((scheduler) => {
       const LATE = 7;
       const starved = lateScheduler(scheduler, LATE);
-      const registry = new BackendRegistry().register('one', new LocalBackend({ concurrency: 1 })).register('other', new LocalBackend({ concurrency: 1 }));
+      const registry = new BackendRegistry().register('one', new LocalBackend({ concurrencyLimit: 1 })).register('other', new LocalBackend({ concurrencyLimit: 1 }));
       // Holds the only slot of `one` until 4 + 7 = 11 ms, past the deadline at 10 ms.
       const holder = Process('holder', () => timer(4, starved).pipe(map(() => ProcessResult.ok('held'))));
       const waiter = Process('waiter', () => ProcessResult.ok('too late'));

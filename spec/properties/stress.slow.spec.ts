@@ -182,7 +182,7 @@ function buildStress(): Stress {
   const registry = new BackendRegistry()
     .register('async', asyncBackend)
     .register('observable', observableBackend)
-    .register('local', new LocalBackend({ concurrency: limits.local }));
+    .register('local', new LocalBackend({ concurrencyLimit: limits.local }));
   const on: Record<string, Placement[]> = {
     async: [new Placement({ endpoint: 'async' }), new Placement({ endpoint: 'async:1', model: 'a' })],
     observable: [new Placement({ endpoint: 'observable' }), new Placement({ model: 'x', endpoint: 'observable:2' })],

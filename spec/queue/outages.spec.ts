@@ -29,7 +29,7 @@ describeWithRedis('QueueBackend and workers through Redis outages', () => {
     servers.push(started);
     return started;
   };
-  const caller = (url: string, options: { pollInterval?: number; closeTimeout?: number; healthTimeout?: number } = {}): { backend: QueueBackend; registry: BackendRegistry } => {
+  const caller = (url: string, options: { pollInterval?: number; closeTimeout?: number; healthTimeout?: number; concurrencyLimit?: number } = {}): { backend: QueueBackend; registry: BackendRegistry } => {
     const backend = new QueueBackend({ connection: url, pollInterval: 0.1, ...options });
     backends.push(backend);
     return { backend, registry: new BackendRegistry().register('queue', backend) };
@@ -50,6 +50,31 @@ describeWithRedis('QueueBackend and workers through Redis outages', () => {
     expect(error).toBeInstanceOf(RemoteProcessError);
     expect(error?.name).toBe('RemoteJobLost');
     expect(error?.message).toContain('is no longer in Redis');
+  });
+
+  test('a backlog of more waiting jobs than one poll takes is polled in turns of at most 1,000, and every one is still found lost', async () => {
+    const redis = await server();
+    const count = 1_500;
+    const { registry } = caller(redis.url, { pollInterval: 0.3, concurrencyLimit: count });
+    const run = PLACED_PAR(...Array.from({ length: count }, (_, n) => [echo.withInput({ text: `backlog ${n}` }), nowhere] as const), { registry, onFailure: FailurePolicy.COLLECT }).run();
+    const queue = new Queue('unserved', { connection: { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null } });
+    while ((await queue.getWaitingCount()) < count) await new Promise((resolve) => setTimeout(resolve, 20));
+    // Let a few polls pass over the whole backlog: each is one MULTI…EXEC with one HMGET per job
+    // looked up (counted at EXEC, where they run, so a count never splits a poll).
+    try {
+      const [pollsBefore = 0, lookupsBefore = 0] = await redis.commandCallsOf(['exec', 'hmget']);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const [pollsAfter = 0, lookupsAfter = 0] = await redis.commandCallsOf(['exec', 'hmget']);
+      expect(pollsAfter - pollsBefore).toBeGreaterThan(0);
+      expect(lookupsAfter - lookupsBefore).toBeGreaterThan(0);
+      expect(lookupsAfter - lookupsBefore).toBeLessThanOrEqual((pollsAfter - pollsBefore) * 1_000);
+      await queue.drain();
+    } finally {
+      await queue.close();
+    }
+    const result = await run;
+    expect(result.failures).toHaveLength(count);
+    expect(result.failures.every((failure) => failure.error.name === 'RemoteJobLost')).toBe(true);
   });
 
   test('jobs lost in a Redis restart without persistence settle as RemoteJobLost', async () => {

@@ -4,6 +4,7 @@ import {
   CancelledError,
   type DeadlineExceededError,
   FailurePolicy,
+  ItemFailedError,
   PLACED_PAR,
   Placement,
   Process,
@@ -71,7 +72,7 @@ describe('mapPlaced', () => {
     expect(backend.names).toEqual(['g1', 'g2', 'g3', 'm1', 'm2', 'm3']);
   });
 
-  test('HALT: the first non-optional failure cancels what is in flight, then errors the stream with its error', () => {
+  test('HALT: the first non-optional failure cancels what is in flight, then errors the stream naming the item', () => {
     marbleScheduler().run(({ cold, hot, expectObservable, expectSubscriptions }) => {
       const long = cold<ProcessResult>('10ms (r|)', { r: ProcessResult.ok('long') });
       const broken = cold<ProcessResult>('2ms #', undefined, new Error('boom'));
@@ -80,7 +81,7 @@ describe('mapPlaced', () => {
         mapPlaced((name) => Process(name, () => (name === 'long' ? long : broken))),
         map(describeResult),
       );
-      expectObservable(results).toBe('-----#', undefined, new Error('boom'));
+      expectObservable(results).toBe('-----#', undefined, expect.objectContaining({ name: 'ItemFailedError', index: 1, processName: 'broken', cause: new Error('boom') }));
       expectSubscriptions(long.subscriptions).toBe('-^---!');
     });
   });
@@ -99,9 +100,30 @@ describe('mapPlaced', () => {
     const error = await new Promise<unknown>((resolve) =>
       of(patient, failing).pipe(mapPlaced((process) => process)).subscribe({ error: resolve }),
     );
-    expect((error as Error).message).toBe('nope');
+    expect((error as Error).cause).toEqual(new Error('nope'));
     expect(reasons).toEqual([expect.any(CancelledError)]);
     expect(reasons[0]).toMatchObject({ reason: 'halt', haltedBy: 'failing' });
+  });
+
+  test('HALT: the error says which item failed (index, process, placement), the original error its cause', async () => {
+    const opus = new Placement({ model: 'opus', endpoint: 'anthropic' });
+    const original = new Error('rate limited');
+    const answerer = (question: string) => Process(`answer-${question}`, async () => {
+      await sleep(question === 'q2' ? 1 : 50);
+      if (question === 'q2') throw original;
+      return ProcessResult.ok(question);
+    });
+    const error = await new Promise<unknown>((resolve) =>
+      of('q0', 'q1', 'q2', 'q3').pipe(mapPlaced((question) => [answerer(question), opus])).subscribe({ error: resolve }),
+    );
+    expect(error).toBeInstanceOf(ItemFailedError);
+    if (!(error instanceof ItemFailedError)) return;
+    expect(error.index).toBe(2);
+    expect(error.processName).toBe('answer-q2');
+    expect(error.placement).toBe(opus);
+    expect(error.cause).toBe(original);
+    expect(error.failure.error).toBe(original);
+    expect(error.message).toBe('mapPlaced item 2 (process "answer-q2", placement model=opus, endpoint=anthropic) failed and halted the stream: Error: rate limited');
   });
 
   test('COLLECT emits failed results and goes on; an optional failure never halts', () => {

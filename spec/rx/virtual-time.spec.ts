@@ -89,7 +89,7 @@ describe('virtual time: every policy runs on the TestScheduler, with no real tim
         const backend = new FakeBackend({ name: 'api', script: { a: { result: 'A', delay: 0.01 }, b: { error: new Error('boom'), delay: 0.002 } } });
         const source = hot('-a-b---c|');
         const results = source.pipe(mapPlaced((name) => [Process(name, () => ProcessResult.ok(name)), api] as const, { registry: registryOf({ api: backend }), scheduler }));
-        expectObservable(results).toBe('-----#', undefined, new Error('boom'));
+        expectObservable(results).toBe('-----#', undefined, expect.objectContaining({ name: 'ItemFailedError', index: 1, processName: 'b', cause: new Error('boom') }));
         scheduler.flush();
         expect(backend.names).toEqual(['a', 'b']);
         expect(backend.cancelled).toEqual(['a']);

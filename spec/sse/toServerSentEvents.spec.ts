@@ -30,6 +30,25 @@ describe('toServerSentEvents', () => {
     expect(events[3]).toMatchObject({ type: 'settled', result: { ok: true, value: 'Hello' } });
   });
 
+  it('sends the key of a keyed group on every event, on each entry and failure of the result', async () => {
+    const writer = Process('writer', (ctx) => {
+      ctx.emit('Hel');
+      return ProcessResult.ok('Hello');
+    });
+    const broken = Process('broken', () => ProcessResult.fail(new Error('no')));
+    const events = messages(parseFrames(await readAll(toServerSentEvents(PLACED_PAR({ draft: [writer, opus], audit: broken }, { onFailure: FailurePolicy.COLLECT }).events$))));
+    expect(events.filter((event) => event['type'] !== 'done').map((event) => `${String(event['type'])}:${String(event['key'])}`)).toEqual([
+      'started:draft',
+      'partial:draft',
+      'settled:draft',
+      'started:audit',
+      'settled:audit',
+    ]);
+    const done = events.find((event) => event['type'] === 'done') as { result: { entries: { key: string; result: { failure?: { key?: string } } }[] } } | undefined;
+    expect(done?.result.entries.map((entry) => entry.key)).toEqual(['draft', 'audit']);
+    expect(done?.result.entries[1]?.result.failure?.key).toBe('audit');
+  });
+
   it('sends failures as Failure.toJSON(), retries with their failure, and the PARResult as JSON', async () => {
     let attempt = 0;
     const flaky = Process('flaky', () => {

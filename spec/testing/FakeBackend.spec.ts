@@ -282,4 +282,66 @@ describe('FakeBackend', () => {
     // of() is here only to show that a health function may answer with any HealthAnswer.
     expect(new FakeBackend({ healthy: () => of(true) }).healthCheck()).toBeDefined();
   });
+
+  test('unknown keys are a UsageError naming the key and listing the known ones, in options, scripts, byCall and the default', () => {
+    expect(() => new FakeBackend({ nme: 'x' } as never)).toThrow(UsageError);
+    expect(() => new FakeBackend({ nme: 'x' } as never)).toThrow(
+      'FakeBackend options.nme: expected one of the known options (name, concurrencyLimit, rateLimit, pauseOnRateLimit, scheduler, healthy, script, byCall, defaultBehaviour), received the string "x"',
+    );
+    expect(() => new FakeBackend({ script: { a: { reslt: 1 } as never } })).toThrow(
+      'FakeBackend options.script.a.reslt: expected one of the known options (result, error, delay, partials, hang, emptyCompletion, throwSync), received the number 1',
+    );
+    expect(() => new FakeBackend({ script: { a: [{ result: 1 }, { dealy: 2 } as never] } })).toThrow(/FakeBackend options\.script\.a\[1\]\.dealy: expected one of the known options/);
+    expect(() => new FakeBackend({ byCall: [undefined, { hange: true } as never] })).toThrow(/FakeBackend options\.byCall\[1\]\.hange/);
+    expect(() => new FakeBackend({ defaultBehaviour: { delay: 0.1, partial: [] } as never })).toThrow(/FakeBackend options\.defaultBehaviour\.partial/);
+    expect(() => new FakeBackend({ script: 'reader' as never })).toThrow(/FakeBackend options\.script: expected an object of behaviours by process name, or a function/);
+    expect(() => new FakeBackend({ hang: true } as never)).toThrow(/FakeBackend options\.hang/);
+  });
+
+  test('a behaviour a function script returns is checked at the call: an unknown key fails that pair, naming it', async () => {
+    const api = new FakeBackend({ name: 'api', script: () => ({ reslt: 'x' }) as never });
+    const registry = new BackendRegistry().register('api', api);
+    const result = await PLACED_PAR([reader, new Placement({ endpoint: 'api' })], { registry }).run();
+    expect(result.failures[0]?.error).toBeInstanceOf(UsageError);
+    expect(result.failures[0]?.error.message).toMatch(/FakeBackend script\(call 0, "reader"\)\.reslt: expected one of the known options/);
+  });
+});
+
+describe('FakeBackend reports the scripted entries no call followed', () => {
+  const on = new Placement({ endpoint: 'api' });
+
+  test('a misspelt name, the unused end of a list and an unused byCall entry are listed; assertAllScriptsUsed throws naming them', async () => {
+    const api = new FakeBackend({
+      name: 'api',
+      script: { clasifier: { error: new Error('429') }, reader: [{ result: 'once' }, { result: 'twice' }], writer: { result: 'draft' } },
+      byCall: [undefined, undefined, undefined, { result: 'fourth call' }],
+    });
+    const registry = new BackendRegistry().register('api', api);
+    const result = await PLACED_PAR([reader, on], [writer, on], [classifier, on], { registry }).run();
+    // The misspelt script never applied: the classifier ran itself and the run succeeded.
+    expect(result.isOk).toBe(true);
+    expect(api.unusedScripts()).toEqual(['clasifier', 'reader[1]', 'byCall[3]']);
+    expect(() => api.assertAllScriptsUsed()).toThrow(
+      'FakeBackend "api": scripted entries no call followed: clasifier, reader[1], byCall[3] (the calls were of: reader, writer, classifier)',
+    );
+  });
+
+  test('with every entry followed (a retry using the second of a list) there is nothing to report', async () => {
+    const api = new FakeBackend({ name: 'api', script: { reader: [{ error: new Error('once') }, { result: 'second time' }], writer: { result: 'draft' } } });
+    const registry = new BackendRegistry().register('api', api);
+    const result = await PLACED_PAR([reader, on], [writer, on], { registry, onFailure: FailurePolicy.retry({ maxAttempts: 2, baseDelay: 0 }) }).run();
+    expect(result.value).toEqual(['second time', 'draft']);
+    expect(api.unusedScripts()).toEqual([]);
+    expect(() => api.assertAllScriptsUsed()).not.toThrow();
+  });
+
+  test('reset() starts the count over; a function script has nothing to report', async () => {
+    const api = new FakeBackend({ name: 'api', script: { reader: { result: 'r' } } });
+    const registry = new BackendRegistry().register('api', api);
+    await PLACED_PAR([reader, on], { registry }).run();
+    expect(api.unusedScripts()).toEqual([]);
+    api.reset();
+    expect(api.unusedScripts()).toEqual(['reader']);
+    expect(new FakeBackend({ script: () => undefined }).unusedScripts()).toEqual([]);
+  });
 });

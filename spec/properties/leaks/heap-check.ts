@@ -40,7 +40,7 @@ const see = (ctx: ProcessContext): void => {
   if (seen % 97 === 0) watched.push(new WeakRef(ctx));
 };
 
-const local = new LocalBackend({ concurrency: 8 });
+const local = new LocalBackend({ concurrencyLimit: 8 });
 const observableBackend: Backend = {
   name: 'observable',
   concurrencyLimit: 4,

@@ -91,11 +91,19 @@ export class TestRedis {
 
   /** How many times the server has run a command (from INFO commandstats), e.g. `exists`. */
   async commandCalls(command: string): Promise<number> {
+    const [calls = 0] = await this.commandCallsOf([command]);
+    return calls;
+  }
+
+  /** The calls of several commands, read at one instant (one INFO), so no command runs between the counts. */
+  async commandCallsOf(commands: readonly string[]): Promise<number[]> {
     const client = new Redis(this.url, { maxRetriesPerRequest: 1 });
     try {
       const stats = await client.info('commandstats');
-      const match = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats);
-      return match === null ? 0 : Number(match[1]);
+      return commands.map((command) => {
+        const match = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats);
+        return match === null ? 0 : Number(match[1]);
+      });
     } finally {
       client.disconnect();
     }
