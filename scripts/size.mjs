@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
 /** The budget for the minified core, in bytes; the README's "Bundle size" section states it. */
-const BUDGET_BYTES = 60 * 1024;
+const BUDGET_BYTES = 72 * 1024;
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const CORE = ['index', 'placement', 'testing'];
