@@ -53,3 +53,4 @@ export {
   type ValidationIssue,
 } from './errors';
 export { mapPlaced, type MapPlacedOptions } from './rx/mapPlaced';
+export { useOpenTelemetry } from './telemetry/useOpenTelemetry';

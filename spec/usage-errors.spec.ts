@@ -81,7 +81,8 @@ describe('PLACED_PAR and PAR: wrong pairs and processes', () => {
 
 describe('PLACED_PAR and PAR: bad options', () => {
   const rows: Row[] = [
-    ['an unknown option key (a typo)', () => PLACED_PAR(agent, { deadlin: 30 } as never), 'PLACED_PAR options.deadlin', 'one of the known options (onFailure, deadline, registry, scheduler, parent, healthCheckInterval, signal)', 'the number 30'],
+    ['an unknown option key (a typo)', () => PLACED_PAR(agent, { deadlin: 30 } as never), 'PLACED_PAR options.deadlin', 'one of the known options (onFailure, deadline, registry, scheduler, parent, healthCheckInterval, signal, telemetry)', 'the number 30'],
+    ['telemetry that is not a boolean', () => PLACED_PAR(agent, { telemetry: 'off' } as never), 'PLACED_PAR options.telemetry', 'a boolean', 'the string "off"'],
     ['onFailure given as a string', () => PLACED_PAR(agent, { onFailure: 'halt' } as never), 'PLACED_PAR options.onFailure', 'a FailurePolicy', 'the string "halt"'],
     ['onFailure given as a plain object', () => PLACED_PAR(agent, { onFailure: { kind: 'halt' } } as never), 'PLACED_PAR options.onFailure', 'a FailurePolicy', 'an object with keys { kind }'],
     ['a deadline of 0', () => PLACED_PAR(agent, { deadline: 0 }), 'PLACED_PAR options.deadline', 'a number of seconds > 0 or a valid Date', 'the number 0'],

@@ -14,6 +14,7 @@ import { type ChatMessage, type ConfigSchema, type RequestSchema, messagesOf, pa
 import type { TokenUsage } from '../process/usage';
 import { type StreamStep, UsageMeter, textStream } from './textStream';
 import { type CallSite, type ModelFailure, toModelError } from './toModelError';
+import { modelCall } from '../telemetry/modelCall';
 
 /** Seconds a backend waits, by default, for a response to start or for the next streamed event. */
 const DEFAULT_TIMEOUT = 120;
@@ -357,8 +358,10 @@ class BoundModel<Config extends object> implements ModelClient {
     return defer(() => {
       const chat = this.#chatRequest(request);
       const ctx = this.#ctx;
+      // The request's span (lib/telemetry), when traced.
+      const call = modelCall({ operation: 'chat', model: chat.model, provider: this.#site.provider, backend: this.#site.backend });
       let partialText = '';
-      return textStream((signal) => this.#calls.openChatStream(chat, signal), {
+      const text$ = textStream((signal) => this.#calls.openChatStream(chat, signal), {
         signal: ctx.signal,
         idleTimeout: this.#site.timeout * 1000,
         onText: (text) => {
@@ -367,9 +370,13 @@ class BoundModel<Config extends object> implements ModelClient {
           partialText += text;
           ctx.checkpoint({ partialText });
         },
-        usage: new UsageMeter((usage) => ctx.recordUsage(usage)),
+        usage: new UsageMeter((usage) => {
+          ctx.recordUsage(usage);
+          call?.usage(usage);
+        }),
         failure: (error, progress) => toModelError(error, this.#site, progress),
       });
+      return call === undefined ? text$ : call.traced(text$);
     });
   }
 
@@ -380,7 +387,9 @@ class BoundModel<Config extends object> implements ModelClient {
     if (signal.aborted) throw signal.reason;
     const config = (dimensions === undefined ? this.config : { ...this.config, dimensions }) as Config;
     try {
-      const embeddings = await this.#calls.requestEmbeddings({ model: this.model, texts: inputs, config }, signal);
+      const call = modelCall({ operation: 'embeddings', model: this.model, provider: this.#site.provider, backend: this.#site.backend });
+      const request = (): Promise<Embeddings> => this.#calls.requestEmbeddings({ model: this.model, texts: inputs, config }, signal);
+      const embeddings = await (call === undefined ? request() : call.tracedPromise(request, (answer) => answer.usage));
       if (embeddings.usage !== undefined) this.#ctx.recordUsage(embeddings.usage);
       return embeddings.vectors;
     } catch (error) {

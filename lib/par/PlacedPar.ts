@@ -13,6 +13,7 @@ import { type EngineEvent, type PlacedTask, type RunSettings, placeTask } from '
 import type { PARResult } from './PARResult';
 import { isPlainObject, parseArgument } from '../validation/parse';
 import { type PlacedParOptions, type ResolvedOptions, type RunOptions, deadlineAt, resolveOptions, runCallSchema } from './options';
+import { runTelemetry } from '../telemetry/tracedRun';
 
 /** A process paired with where it runs. */
 export type PlacedPair<T = unknown> = readonly [Process<T>, Placement];
@@ -165,6 +166,7 @@ export class PlacedPar<T = unknown, Values = T[]> extends Observable<ParEvent<T,
       const own = this.#options.signal;
       const signals = own === undefined ? (signal === undefined ? undefined : [signal]) : signal === undefined ? [own] : [own, signal];
       const at = deadlineAt(deadline, scheduler, ctx?.deadline);
+      const telemetry = runTelemetry({ name: this.name, policy: onFailure, deadline: at === undefined ? undefined : new Date(at) }, this.#options.telemetry);
       const settings: RunSettings = {
         policy: onFailure,
         registry,
@@ -173,13 +175,16 @@ export class PlacedPar<T = unknown, Values = T[]> extends Observable<ParEvent<T,
         parent: ctx?.processName ?? parent,
         deadline: at === undefined ? undefined : new Date(at),
         deadlineAt: at,
-        verbose,
+        // Telemetry reads the retries' delays from their events.
+        verbose: verbose || telemetry?.verbose === true,
         deadlinePassed: new Subject<void>(),
         health: healthCheckInterval === undefined ? undefined : new HealthCache(healthCheckInterval, scheduler),
         signals,
+        telemetry,
       };
       // The done event's result has the group's shape: its pairs were declared as `Values` says.
-      return group$(this.#pairs.map((pair, index) => placePair(index, pair, settings)), settings) as Observable<EngineEvent<T> | DoneEvent<T, Values>>;
+      const run$ = group$(this.#pairs.map((pair, index) => placePair(index, pair, settings)), settings) as Observable<EngineEvent<T> | DoneEvent<T, Values>>;
+      return telemetry === undefined ? run$ : telemetry.run(run$);
     });
   }
 }

@@ -43,6 +43,7 @@ export const runOptionsSchema = z.strictObject(
       .gt(0, { error: 'a finite number of seconds > 0' })
       .optional(),
     signal: signalSchema.optional(),
+    telemetry: z.boolean({ error: 'a boolean' }).optional(),
   },
   { error: 'an options object { onFailure?, deadline?, registry?, scheduler?, parent?, healthCheckInterval?, signal? }' },
 );
@@ -78,6 +79,7 @@ export type RunOptions = z.input<typeof runCallSchema>;
  *   scheduler: asyncScheduler,        // a TestScheduler in marble tests
  *   parent: 'research',               // recorded in every ctx.parent
  *   signal: controller.signal,        // abort cancels every run: run() resolves, unsettled entries aborted
+ *   telemetry: false,                 // no OpenTelemetry spans or metrics for this group
  * });
  * ```
  */
@@ -104,6 +106,11 @@ export interface PlacedParOptions {
    * already aborted runs nothing). `run({ signal })` takes one for a single run.
    */
   readonly signal?: AbortSignal;
+  /**
+   * OpenTelemetry spans and metrics of each run, recorded when `@opentelemetry/api` is installed and
+   * a provider is registered (default `true`); `false` records none for this group (README "Tracing").
+   */
+  readonly telemetry?: boolean;
 }
 
 /** Options with their defaults applied. */
@@ -115,6 +122,7 @@ export interface ResolvedOptions {
   readonly parent: string | undefined;
   readonly healthCheckInterval: number | undefined;
   readonly signal: AbortSignal | undefined;
+  readonly telemetry: boolean;
 }
 
 /** Validates options (a miss is a `UsageError` naming `argument`) and applies the defaults. */
@@ -132,6 +140,7 @@ export function withDefaults(parsed: z.output<typeof runOptionsSchema>): Resolve
     parent: parsed.parent,
     healthCheckInterval: parsed.healthCheckInterval,
     signal: parsed.signal,
+    telemetry: parsed.telemetry ?? true,
   };
 }
 

@@ -32,7 +32,7 @@ import { PARResult, type PAREntry, SettledEntry } from './PARResult';
 import { retryBy } from './retryBy';
 import { type EngineEvent, type PlacedTask, type RunSettings, type Settlement, backendName, deadlineError, failed, unavailable } from './task';
 import { timerAt } from './timerAt';
-import { type QueueReason, slotsFor } from './slots';
+import { type Lease, type QueueReason, slotsFor } from './slots';
 import { pauseOnRateLimit } from './pauseOnRateLimit';
 import { rateDemand } from './rateDemand';
 import { withSlot } from './withSlot';
@@ -49,7 +49,10 @@ export function placed$<T>(task: PlacedTask<T>): Observable<EngineEvent<T>> {
   const { gate } = slots;
   const demand = gate === undefined ? undefined : rateDemand(task, gate);
   if (demand instanceof Error) return of(settlement(task, demand));
-  const held$ = withSlot(slots, (lease) => attempt$(task, backend, lease), queued, demand);
+  const work = (lease: Lease): Observable<EngineEvent<T>> => attempt$(task, backend, lease);
+  // With telemetry each attempt runs under its span (lib/telemetry); without it, the plain withSlot.
+  const { telemetry } = settings;
+  const held$ = telemetry === undefined ? withSlot(slots, work, queued, demand) : telemetry.withSlot(task, backend, slots, work, queued, demand);
   const slotted$ = gate !== undefined && backend.pauseOnRateLimit === true ? held$.pipe(pauseOnRateLimit(task, backend, gate)) : held$;
   const checked = settings.health?.of(backend) ?? backend;
   const attempts$ = hasHealthCheck(checked) ? slotted$.pipe(afterHealthCheck<EngineEvent<T>>(checked, (why) => settlement(task, unavailable(task, why.detail, why.cause)))) : slotted$;

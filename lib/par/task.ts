@@ -13,6 +13,7 @@ import type { FailurePolicy } from '../policy/FailurePolicy';
 import type { FallbackEvent, PartialEvent, PausedEvent, QueuedEvent, RestartedEvent, RetryingEvent, StartedEvent } from './events';
 import type { ChainState } from './fallbackChain';
 import type { HealthCache } from './healthCache';
+import type { RunTelemetry } from '../telemetry/RunTelemetry';
 
 /** What a run is: its policy, clock, registry and deadline, shared by every process it places. */
 export interface RunSettings {
@@ -37,6 +38,8 @@ export interface RunSettings {
   readonly health?: HealthCache;
   /** The run's `AbortSignal`s (the options', the call's): the first to abort cancels every unsettled process. */
   readonly signals?: readonly AbortSignal[];
+  /** Spans and metrics of the run (lib/telemetry), when OpenTelemetry records any; absent, nothing is traced. */
+  readonly telemetry?: RunTelemetry;
 }
 
 /**

@@ -27,6 +27,7 @@ import { type JobOutcome, type JobPayload, DEFAULT_MAX_PAYLOAD_BYTES, jobOutcome
 import { type QueueRateLimit, applyQueueRateLimit, queueRateLimitSchema } from './queueRateLimit';
 import { RemoteProcessError } from './RemoteProcessError';
 import { CANCEL_VALIDITY_MS, Signer, secretSchema } from './signing';
+import { type QueueHop, queueHop } from '../telemetry/queueHop';
 
 const optionsSchema = z.strictObject(
   {
@@ -209,11 +210,13 @@ export class QueueBackend extends ExecutionBackend {
       const backend = queueName === undefined ? this.name : `${this.name}:${queueName}`;
       const settle = (result: ProcessResult): void => {
         settled = true;
+        hop?.settled(result);
         subscriber.next(result);
         subscriber.complete();
       };
       const fail = (error: unknown, checkpoint?: unknown): void => settle(ProcessResult.fail(error, { backend, ...(checkpoint === undefined ? {} : { checkpoint }) }));
       let settled = false;
+      let hop: QueueHop | undefined = undefined;
       if (queueName === undefined) {
         fail(new BackendUnavailableError(this.name, ctx.placement, 'the endpoint must name a queue, as in "queue:gpu"'));
         return undefined;
@@ -243,6 +246,9 @@ export class QueueBackend extends ExecutionBackend {
       }
 
       const jobId = randomUUID();
+      // The hop's span (lib/telemetry), when traced; its context travels in the job.
+      hop = queueHop({ queue: queueName, jobId, processName: process.name });
+      if (hop !== undefined) payload.trace = hop.carrier;
       const channel = this.channel(queueName);
       const remoteFailure = (name: string, message: string): void => fail(new RemoteProcessError({ name, message: `the job failed on queue "${queueName}": ${message}` }));
       const listener: JobListener = {
@@ -273,7 +279,10 @@ export class QueueBackend extends ExecutionBackend {
       return () => {
         channel.listeners.delete(jobId);
         this.releaseCaller();
-        if (!settled) this.cancelRemote(channel, jobId);
+        if (!settled) {
+          hop?.cancelled();
+          this.cancelRemote(channel, jobId);
+        }
       };
     });
   }

@@ -31,6 +31,8 @@ export const jobPayloadSchema = z.object({
   attempt: z.number().int().min(1),
   /** The caller's liveness key suffix: a worker abandons the job when the caller is gone. */
   callerId: z.string().min(1),
+  /** The caller's trace context (W3C `traceparent`), when it is traced: the worker's span joins its trace. */
+  trace: z.record(z.string(), z.string()).optional(),
 });
 
 /** A job's payload. */

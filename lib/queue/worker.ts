@@ -11,6 +11,7 @@ import { nameSchema } from '../validation/schemas';
 import { type RedisClient, type RedisConnection, closeRedis, connectionSchema, duplicateRedis, openRedis, resolvePrefix, stbassKeys, whenReachable } from './connection';
 import { DEFAULT_MAX_PAYLOAD_BYTES, type JobOutcome, type JobPayload, jobPayloadSchema, truncated } from './payload';
 import { type CancelMessage, Signer, secretSchema } from './signing';
+import { traceJob } from '../telemetry/queueHop';
 
 const seconds = z.number({ error: 'a number of seconds > 0' }).gt(0);
 
@@ -337,7 +338,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           partials = partials.then(() => job.updateProgress({ seq, value: wire.ok ? wire.value : wire.message })).catch(() => undefined);
         },
       });
-      const result = await process.execute(ctx);
+      const result = await traceJob(payload.trace, { queue: queueName, jobId, processName: process.name }, () => process.execute(ctx));
       await partials;
       if (controller.signal.aborted) throw refuse(abortedBecause);
       const usage = ctx.usage === undefined ? {} : { usage: { inputTokens: ctx.usage.inputTokens, outputTokens: ctx.usage.outputTokens } };

@@ -9,6 +9,7 @@ import { type PlacedItem, type ValueOfItem, placePair, resolvePair } from '../pa
 import { type PlacedParOptions, runOptionsSchema, withDefaults } from '../par/options';
 import type { ProcessResult } from '../process/ProcessResult';
 import { parseArgument } from '../validation/parse';
+import { runTelemetry } from '../telemetry/tracedRun';
 
 const mapPlacedOptionsSchema = runOptionsSchema.extend({ ordered: z.boolean({ error: 'a boolean' }).optional() });
 
@@ -57,7 +58,7 @@ export function mapPlaced<Source, Item extends PlacedItem>(
   if (typeof project !== 'function') throw new UsageError('mapPlaced(project)', 'a function (value, index) => [Process, Placement] or a Process', project);
   const parsed = parseArgument(mapPlacedOptionsSchema, options ?? {}, 'mapPlaced options');
   const ordered = parsed.ordered ?? false;
-  const { onFailure, registry, scheduler, parent, deadline, healthCheckInterval, signal } = withDefaults(parsed);
+  const { onFailure, registry, scheduler, parent, deadline, healthCheckInterval, signal, telemetry: traced } = withDefaults(parsed);
   const signals = signal === undefined ? undefined : [signal];
   const itemDeadline = typeof deadline === 'number' ? deadline : undefined;
   const sharedDeadline = deadline instanceof Date ? deadline : undefined;
@@ -65,6 +66,7 @@ export function mapPlaced<Source, Item extends PlacedItem>(
 
   return (source) =>
     defer(() => {
+      const telemetry = runTelemetry({ name: 'mapPlaced', policy: onFailure, deadline: sharedDeadline }, traced);
       const settings: RunSettings = {
         policy: onFailure,
         registry,
@@ -73,10 +75,12 @@ export function mapPlaced<Source, Item extends PlacedItem>(
         parent,
         deadline: sharedDeadline,
         deadlineAt: sharedDeadline?.getTime(),
-        verbose: false,
+        // Telemetry reads the retries' delays from their events.
+        verbose: telemetry?.verbose === true,
         deadlinePassed: new Subject<void>(),
         health: healthCheckInterval === undefined ? undefined : new HealthCache(healthCheckInterval, scheduler),
         signals,
+        telemetry,
       };
       let index = 0;
       // On an abort the source is left (an already-aborted signal never subscribes to it) and what
@@ -88,7 +92,8 @@ export function mapPlaced<Source, Item extends PlacedItem>(
           return placePair(index++, pair, settings, ownDeadlineAt);
         }),
       );
-      const settled$ = runPlaced(tasks$, settings, { error: (failure, task) => new ItemFailedError(task.index, failure) }).pipe(filter(isSettlement));
+      const run$ = runPlaced(tasks$, settings, { error: (failure, task) => new ItemFailedError(task.index, failure) });
+      const settled$ = (telemetry === undefined ? run$ : telemetry.run(run$)).pipe(filter(isSettlement));
       return (ordered ? settled$.pipe(inSourceOrder()) : settled$).pipe(map((settlement) => settlement.result));
     });
 }
