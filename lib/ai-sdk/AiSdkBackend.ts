@@ -2,7 +2,7 @@ import type * as Ai from 'ai';
 import { z } from 'zod';
 import { ModelUsageError } from '../models/errors';
 import { loadPeer } from '../models/loadPeer';
-import { type ChatRequest, type Embeddings, type EmbeddingsRequest, ModelBackend, commonOptionsShape } from '../models/ModelBackend';
+import { type ChatRequest, type Embeddings, type EmbeddingsRequest, ModelBackend, commonOptionsShape, limitsAndConfigShape } from '../models/ModelBackend';
 import { numberBetween, parseModelArgument, stopSchema, tokenCountSchema } from '../models/request';
 import type { StreamStep } from '../models/textStream';
 import { MalformedEvent, type ModelFailure, StreamIncomplete } from '../models/toModelError';
@@ -104,12 +104,7 @@ const aiSdkOptionsSchema = z
       provider: providerSchema.optional(),
       /** The model `embed()` uses (else the provider's embedding model of `placement.model`). */
       embeddingModel: embeddingModelSchema.optional(),
-      concurrencyLimit: commonOptionsShape.concurrencyLimit,
-      concurrency: commonOptionsShape.concurrency,
-      timeout: commonOptionsShape.timeout,
-      rateLimit: commonOptionsShape.rateLimit,
-      pauseOnRateLimit: commonOptionsShape.pauseOnRateLimit,
-      config: commonOptionsShape.config,
+      ...limitsAndConfigShape,
     },
     { error: 'an object { name?, model?, provider?, embeddingModel?, concurrencyLimit?, timeout?, rateLimit?, pauseOnRateLimit?, config? }' },
   )

@@ -32,12 +32,12 @@ const timeoutSchema = z
 
 const baseURLSchema = z.url({ protocol: /^https?$/, error: 'an http(s) URL' });
 
-/** @internal The options every model backend takes, for a backend that checks options of its own beside them. */
-export const commonOptionsShape = {
-  /** The backend's name in events, results and failures. */
-  name: nameSchema.optional(),
-  /** The model for placements that name none. */
-  model: nameSchema.optional(),
+/**
+ * @internal The options every model backend takes after its name and model (the cap, the timeout, the
+ * rate and the request config), spread by each backend's schema after the keys of its own, so that a
+ * new one is added here once.
+ */
+export const limitsAndConfigShape = {
   ...concurrencyLimitShape,
   /** Seconds to wait for a response to start, and between two streamed events, before failing (at most 3600). */
   timeout: timeoutSchema.optional(),
@@ -47,6 +47,15 @@ export const commonOptionsShape = {
   pauseOnRateLimit: z.boolean({ error: 'a boolean' }).optional(),
   /** Request options every placement starts from (the same keys as `placement.config`). */
   config: z.record(z.string(), z.unknown(), { error: 'an object of request options' }).optional(),
+};
+
+/** @internal The options every model backend takes, for a backend that checks options of its own beside them. */
+export const commonOptionsShape = {
+  /** The backend's name in events, results and failures. */
+  name: nameSchema.optional(),
+  /** The model for placements that name none. */
+  model: nameSchema.optional(),
+  ...limitsAndConfigShape,
 };
 
 /** The options of a model backend without a connection of its own (the AI SDK's provider has it). */
@@ -61,12 +70,7 @@ const connectedOptionsSchema = z.strictObject(
     /** Where requests go: the API's own URL by default. */
     baseURL: baseURLSchema.optional(),
     model: commonOptionsShape.model,
-    concurrencyLimit: commonOptionsShape.concurrencyLimit,
-    concurrency: commonOptionsShape.concurrency,
-    timeout: commonOptionsShape.timeout,
-    rateLimit: commonOptionsShape.rateLimit,
-    pauseOnRateLimit: commonOptionsShape.pauseOnRateLimit,
-    config: commonOptionsShape.config,
+    ...limitsAndConfigShape,
   },
   { error: 'an object { name?, apiKey?, baseURL?, model?, concurrencyLimit?, timeout?, rateLimit?, pauseOnRateLimit?, config? }' },
 );
