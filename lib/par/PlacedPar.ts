@@ -7,7 +7,7 @@ import { ProcessResult } from '../process/ProcessResult';
 import type { DoneEvent, ParEvent } from './events';
 import { group$ } from './pipeline';
 import { type ChainOptions, type ChainSpec, type Placements, resolvePlacements } from './chainSpec';
-import { placeChain } from './fallbackChain';
+import { placeChain } from './chainedTask';
 import { HealthCache } from './healthCache';
 import { type EngineEvent, type PlacedTask, type RunSettings, placeTask } from './task';
 import type { PARResult } from './PARResult';

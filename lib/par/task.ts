@@ -11,7 +11,7 @@ import { ProcessResult } from '../process/ProcessResult';
 import type { TokenUsage } from '../process/usage';
 import type { FailurePolicy } from '../policy/FailurePolicy';
 import type { FallbackEvent, PartialEvent, PausedEvent, QueuedEvent, RestartedEvent, RetryingEvent, StartedEvent } from './events';
-import type { ChainState } from './fallbackChain';
+import type { ChainState } from './chainedTask';
 import type { HealthCache } from './healthCache';
 import type { RunTelemetry } from '../telemetry/RunTelemetry';
 
