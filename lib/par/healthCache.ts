@@ -1,5 +1,6 @@
 import { ReplaySubject, type SchedulerLike, from, isObservable, share, take, throwError } from 'rxjs';
-import { type Backend, ExecutionBackend } from '../backends/ExecutionBackend';
+import type { Backend } from '../backends/ExecutionBackend';
+import { hasHealthCheck } from './afterHealthCheck';
 import { isPromiseLike } from '../validation/isPromiseLike';
 
 /** What `afterHealthCheck` asks: a backend, or a cached view of its check. */
@@ -70,7 +71,7 @@ export class HealthCache {
 
   /** The check `afterHealthCheck` should ask for `backend`. */
   of(backend: Backend): HealthChecked {
-    if (backend.healthCheck === undefined || backend.healthCheck === ExecutionBackend.prototype.healthCheck) return backend;
+    if (!hasHealthCheck(backend)) return backend;
     let check = this.#checks.get(backend);
     if (check === undefined) {
       check = new CachedCheck(backend, this.#intervalMs, this.scheduler);
