@@ -25,7 +25,8 @@ export function caseCount(counts: CaseCounts): number {
 
 /** fast-check's parameters for a property of `counts` cases, with the replay variables applied. */
 export function propertyParameters<T>(counts: CaseCounts): fc.Parameters<T> {
-  const seed = readInteger('STBASS_PROPERTY_SEED', 'an integer');
+  // fast-check's seeds are 32-bit and often negative: the replay line it prints must be accepted.
+  const seed = readInteger('STBASS_PROPERTY_SEED', 'an integer', Number.MIN_SAFE_INTEGER);
   const path = process.env['STBASS_PROPERTY_PATH'];
   return {
     numRuns: caseCount(counts),
@@ -34,11 +35,11 @@ export function propertyParameters<T>(counts: CaseCounts): fc.Parameters<T> {
   };
 }
 
-function readInteger(name: string, expected: string): number | undefined {
+function readInteger(name: string, expected: string, min = 0): number | undefined {
   const text = process.env[name];
   if (text === undefined || text === '') return undefined;
   const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be ${expected}, received ${JSON.stringify(text)}`);
+  if (!Number.isSafeInteger(value) || value < min) throw new Error(`${name} must be ${expected}, received ${JSON.stringify(text)}`);
   return value;
 }
 
