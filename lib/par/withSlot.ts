@@ -29,9 +29,13 @@ export function withSlot<E>(slots: BackendSlots, work: (lease: Lease) => Observa
     const lease = slots.tryAcquire(demand);
     if (lease !== undefined) return holding(lease, work, subscriber);
     const waiter = slots.enqueue((granted) => holding(granted, work, subscriber), demand);
+    // Registered before the `queued` event, not returned after it: a consumer that leaves on that
+    // event withdraws the waiter there and then, so no drain in the same cascade (a cut's deferred
+    // one) can still grant it a slot, and a rate gate's wake for it is cancelled with it.
+    subscriber.add(() => waiter.cancel());
     const event = queued?.(slots.waitingFor);
     if (event !== undefined) subscriber.next(event);
-    return () => waiter.cancel();
+    return undefined;
   });
 }
 
