@@ -144,9 +144,10 @@ type Finalizer = (() => void) | Unsubscribable;
 
 /**
  * One merged process: a Subscriber of its own (unsubscribed alone when it is cut), one object per
- * process. Its first two teardowns (a process's attempt, then its slot's lease) are kept in fields:
- * Subscription keeps them in an array (about 180 bytes for the first push) and walks it with an
- * iterator on unsubscription, once per process of every run. Order and error reporting are the same.
+ * process. Its first three teardowns (a waiter's place in its backend's queue, if it waited; then its
+ * attempt; then its slot's lease) are kept in fields: Subscription keeps them in an array (about 180
+ * bytes for the first push) and walks it with an iterator on unsubscription, once per process of
+ * every run. Order and error reporting are the same.
  */
 class MergedProcess<T> extends Subscriber<EngineEvent<T>> {
   before: MergedProcess<T> | undefined;
@@ -154,6 +155,7 @@ class MergedProcess<T> extends Subscriber<EngineEvent<T>> {
   listed = false;
   #first: Finalizer | undefined;
   #second: Finalizer | undefined;
+  #third: Finalizer | undefined;
 
   constructor(
     readonly task: PlacedTask<T>,
@@ -164,21 +166,22 @@ class MergedProcess<T> extends Subscriber<EngineEvent<T>> {
 
   override add(teardown: TeardownLogic): void {
     if (teardown === undefined || teardown === null || teardown === this) return;
-    if (this.closed || teardown instanceof Subscription || this.#second !== undefined) {
+    if (this.closed || teardown instanceof Subscription || this.#third !== undefined) {
       // Past the fast case, the fields' teardowns move to the array first: the array is always older.
       this.#spill();
       return super.add(teardown);
     }
     if (this.#first === undefined) this.#first = teardown;
-    else this.#second = teardown;
+    else if (this.#second === undefined) this.#second = teardown;
+    else this.#third = teardown;
   }
 
   override unsubscribe(): void {
     if (this.closed) return;
     const first = this.#first;
     const second = this.#second;
-    this.#first = undefined;
-    this.#second = undefined;
+    const third = this.#third;
+    this.#first = this.#second = this.#third = undefined;
     // The array holds only what came before the fields' teardowns (see add): it runs first. Once
     // closed, anything added while these run is run at once, by Subscription.
     let errors: unknown[] | undefined;
@@ -189,16 +192,18 @@ class MergedProcess<T> extends Subscriber<EngineEvent<T>> {
     }
     if (first !== undefined) errors = finalize(first, errors);
     if (second !== undefined) errors = finalize(second, errors);
+    if (third !== undefined) errors = finalize(third, errors);
     if (errors !== undefined) throw new UnsubscriptionError(errors);
   }
 
   #spill(): void {
     const first = this.#first;
     const second = this.#second;
-    this.#first = undefined;
-    this.#second = undefined;
+    const third = this.#third;
+    this.#first = this.#second = this.#third = undefined;
     if (first !== undefined) super.add(first);
     if (second !== undefined) super.add(second);
+    if (third !== undefined) super.add(third);
   }
 
   protected override _next(event: EngineEvent<T>): void {

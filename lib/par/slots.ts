@@ -1,10 +1,12 @@
+import type { Unsubscribable } from 'rxjs';
 import type { Backend } from '../backends/ExecutionBackend';
 import { type RateDemand, RateGate, type RateTicket } from './rateGate';
 
-/** A process waiting for a slot; `cancel` leaves the queue in O(1). */
-export interface SlotWaiter {
-  cancel(): void;
-}
+/**
+ * A process waiting for a slot; unsubscribing it leaves the queue in O(1), and does nothing once its
+ * slot was granted. It can be added to a Subscription as its teardown.
+ */
+export type SlotWaiter = Unsubscribable;
 
 /**
  * One held slot. The holder ends it when its Observable is torn down; work it started that outlives
@@ -29,13 +31,22 @@ export interface Lease {
 /** What a process waits for: a slot of the cap, or the backend's rate (its windows, or a 429's pause). */
 export type QueueReason = 'slot' | 'rate';
 
-interface WaiterNode extends SlotWaiter {
-  grant: (lease: Lease) => void;
-  /** What it asks of the backend's rate; only a backend with a rate gate is given one. */
-  demand: RateDemand | undefined;
+/** A waiter in its backend's queue: a node of the linked list, and its own teardown. */
+class WaiterNode implements SlotWaiter {
   previous: WaiterNode | undefined;
   next: WaiterNode | undefined;
-  queued: boolean;
+  queued = true;
+
+  constructor(
+    readonly grant: (lease: Lease) => void,
+    /** What it asks of the backend's rate; only a backend with a rate gate is given one. */
+    readonly demand: RateDemand | undefined,
+    private readonly leave: (node: WaiterNode) => void,
+  ) {}
+
+  unsubscribe(): void {
+    this.leave(this);
+  }
 }
 
 class SlotLease implements Lease {
@@ -118,6 +129,8 @@ export class BackendSlots {
   #head: WaiterNode | undefined;
   #tail: WaiterNode | undefined;
   #draining = false;
+  /** How a waiter leaves: one function per backend, not a closure per waiter. */
+  readonly #leave = (node: WaiterNode): void => this.withdraw(node);
   /**
    * The backend's rate (`rateLimit`, and the pauses of `pauseOnRateLimit`), read when the slots are
    * made; `undefined` for a backend with neither, which then pays nothing for rates.
@@ -164,14 +177,8 @@ export class BackendSlots {
 
   /** Queues `grant`, called with a lease when the waiter's turn comes (and the rate allows `demand`). */
   enqueue(grant: (lease: Lease) => void, demand?: RateDemand): SlotWaiter {
-    const node: WaiterNode = {
-      grant,
-      demand,
-      previous: this.#tail,
-      next: undefined,
-      queued: true,
-      cancel: () => this.withdraw(node),
-    };
+    const node = new WaiterNode(grant, demand, this.#leave);
+    node.previous = this.#tail;
     if (this.#tail === undefined) this.#head = node;
     else this.#tail.next = node;
     this.#tail = node;

@@ -32,7 +32,7 @@ export function withSlot<E>(slots: BackendSlots, work: (lease: Lease) => Observa
     // Registered before the `queued` event, not returned after it: a consumer that leaves on that
     // event withdraws the waiter there and then, so no drain in the same cascade (a cut's deferred
     // one) can still grant it a slot, and a rate gate's wake for it is cancelled with it.
-    subscriber.add(() => waiter.cancel());
+    subscriber.add(waiter);
     const event = queued?.(slots.waitingFor);
     if (event !== undefined) subscriber.next(event);
     return undefined;

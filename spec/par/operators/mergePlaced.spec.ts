@@ -79,6 +79,28 @@ describe('mergePlaced: a linear merge of the placed processes, cut by a stop', (
     expect((thrown as UnsubscriptionError).errors.map((error: unknown) => (error as Error).message)).toEqual(['boom 1', 'boom 2']);
   });
 
+  test('plain teardowns past the first three still run in the order they were added', () => {
+    const scheduler = marbleScheduler();
+    const [task] = tasksOf<unknown>(runSettings(scheduler), named('a'));
+    if (task === undefined) throw new Error('no task');
+    const torn: string[] = [];
+    const inner = () =>
+      new Observable<EngineEvent<unknown>>((subscriber) => {
+        for (const name of ['1', '2', '3', '4', '5']) {
+          subscriber.add({
+            unsubscribe: () => {
+              torn.push(name);
+              if (name === '3') throw new Error('boom 3');
+            },
+          });
+        }
+        return () => torn.push('returned');
+      });
+    const subscription = from([task]).pipe(mergePlaced(inner, new Subject<Stop>())).subscribe();
+    expect(() => subscription.unsubscribe()).toThrow(UnsubscriptionError);
+    expect(torn).toEqual(['1', '2', '3', '4', '5', 'returned']);
+  });
+
   test('a teardown added to a process that has already been cut runs at once', () => {
     const scheduler = marbleScheduler();
     const [task] = tasksOf<unknown>(runSettings(scheduler), named('a'));

@@ -81,7 +81,7 @@ describe('BackendSlots with a rate gate', () => {
     running.run(() => {
       const head = slots.enqueue((lease) => leases.push(lease), { scheduler: stopped, tokens: 0 });
       slots.enqueue((lease) => leases.push(lease), { scheduler: running, tokens: 0 });
-      head.cancel();
+      head.unsubscribe();
       // The stopped clock is never flushed again; the running one wakes the queue.
       running.flush();
     });

@@ -23,7 +23,7 @@ describe('BackendSlots: a cap shared by every run of a backend, first come first
     const granted: string[] = [];
     const a = slots.enqueue(() => granted.push('a'));
     slots.enqueue(() => granted.push('b'));
-    a.cancel();
+    a.unsubscribe();
     first?.end();
     expect(granted).toEqual(['b']);
   });
