@@ -17,7 +17,7 @@
 // - fallbackChain: a pair with several placements runs each through placed$ in turn (or hedged
 //   side by side), moving on by its own rule; a pair with one placement never enters it.
 // bench/operators.ts measures mergePlaced and withSlot beside mergeMap.
-import { EMPTY, type Observable, Subject, concat, defer, from, map, merge, of, tap } from 'rxjs';
+import { EMPTY, type Observable, Subject, concat, defer, from, ignoreElements, map, merge, of, tap } from 'rxjs';
 import { RetryPolicy } from '../policy/FailurePolicy';
 import type { Failure } from '../process/Failure';
 import { abortStop$ } from './abortStop';
@@ -87,10 +87,10 @@ export function group$<T>(tasks: readonly PlacedTask<T>[], settings: RunSettings
     const record = (event: EngineEvent<T>): void => {
       if (event.type === 'settled') entries[event.task.index] = entryOf(event, settings.scheduler.now());
     };
-    return concat(
-      runPlaced(from(tasks), settings).pipe(tap(record)),
-      defer(() => of<DoneEvent<T>>({ type: 'done', result: new PARResult(entries) })),
-    );
+    const recorded$ = runPlaced(from(tasks), settings).pipe(tap(record));
+    // A quiet run's consumer reads only `done`: its settlements stop at the record.
+    const quiet = !settings.verbose && settings.telemetry === undefined;
+    return concat(quiet ? recorded$.pipe(ignoreElements()) : recorded$, defer(() => of<DoneEvent<T>>({ type: 'done', result: new PARResult(entries) })));
   });
 }
 
