@@ -45,7 +45,8 @@ class WaiterNode implements SlotWaiter {
   ) {}
 
   unsubscribe(): void {
-    this.leave(this);
+    // Granted (or gone) already: nothing to leave, as for every process that got its slot.
+    if (this.queued) this.leave(this);
   }
 }
 
