@@ -7,6 +7,12 @@ import { runSettings, tasksOf } from './support';
 
 const code = (event: EngineEvent<unknown>): string => (event.type === 'settled' ? `${event.task.process.name}:${event.result.isOk ? 'ok' : event.result.failure.error.message}` : event.type);
 const named = (name: string) => Process(name, () => ProcessResult.ok(name));
+/** One placed task, for the tests that merge a single hand-made inner. */
+const oneTask = (): PlacedTask<unknown> => {
+  const [task] = tasksOf<unknown>(runSettings(marbleScheduler()), named('a'));
+  if (task === undefined) throw new Error('no task');
+  return task;
+};
 
 describe('mergePlaced: a linear merge of the placed processes, cut by a stop', () => {
   test('merges every task at once and completes when all have settled', () => {
@@ -52,9 +58,7 @@ describe('mergePlaced: a linear merge of the placed processes, cut by a stop', (
   });
 
   test("a cut process's teardowns all run in the order they were added, even when some throw, and the throws are reported together", () => {
-    const scheduler = marbleScheduler();
-    const [task] = tasksOf<unknown>(runSettings(scheduler), named('a'));
-    if (task === undefined) throw new Error('no task');
+    const task = oneTask();
     const torn: string[] = [];
     const inner = () =>
       new Observable<EngineEvent<unknown>>((subscriber) => {
@@ -80,9 +84,7 @@ describe('mergePlaced: a linear merge of the placed processes, cut by a stop', (
   });
 
   test('plain teardowns past the first three still run in the order they were added', () => {
-    const scheduler = marbleScheduler();
-    const [task] = tasksOf<unknown>(runSettings(scheduler), named('a'));
-    if (task === undefined) throw new Error('no task');
+    const task = oneTask();
     const torn: string[] = [];
     const inner = () =>
       new Observable<EngineEvent<unknown>>((subscriber) => {
@@ -102,9 +104,7 @@ describe('mergePlaced: a linear merge of the placed processes, cut by a stop', (
   });
 
   test('a teardown added to a process that has already been cut runs at once', () => {
-    const scheduler = marbleScheduler();
-    const [task] = tasksOf<unknown>(runSettings(scheduler), named('a'));
-    if (task === undefined) throw new Error('no task');
+    const task = oneTask();
     const torn: string[] = [];
     let late: (() => void) | undefined;
     const inner = () =>
