@@ -59,7 +59,12 @@ export function mergePlaced<T>(project: (task: PlacedTask<T>) => Observable<Engi
             if (settles && !subscriber.closed) settle(task, error);
           }
         });
-      const unsubscribed: Stop = () => new CancelledError('unsubscribed');
+      // One error for every process a consumer's leaving cuts, as HALT shares one: an error's stack
+      // capture is the dearest part of a cut, and 100k processes left at once would build 100k.
+      const unsubscribed = (): Stop => {
+        const error = new CancelledError('unsubscribed');
+        return () => error;
+      };
       const merged: Merged<T> = {
         next: (inner, event) => {
           if (event.type === 'settled') live.delete(inner);
@@ -91,7 +96,7 @@ export function mergePlaced<T>(project: (task: PlacedTask<T>) => Observable<Engi
           project(task).subscribe(inner);
         },
         error: (error: unknown) => {
-          cutAll(unsubscribed, false);
+          cutAll(unsubscribed(), false);
           subscriber.error(error);
         },
         complete: () => {
@@ -99,7 +104,7 @@ export function mergePlaced<T>(project: (task: PlacedTask<T>) => Observable<Engi
           completeIfDone();
         },
       });
-      return () => cutAll(unsubscribed, false);
+      return () => cutAll(unsubscribed(), false);
     });
 }
 
