@@ -1,7 +1,6 @@
 import type { Placement } from '../placement/Placement';
 import type { Process, ProcessBase } from '../process/Process';
 import type { ProcessContext } from '../process/ProcessContext';
-import type { ProcessResult } from '../process/ProcessResult';
 import { type TokenUsage, addUsage } from '../process/usage';
 import type { ChainSpec } from './chainSpec';
 import type { PlacementAttempt } from './PARResult';
@@ -30,8 +29,6 @@ class ChainedTask<T> implements PlacedTask<T> {
   readonly inline: ProcessBase<T> | undefined = undefined;
   readonly deadline: Date | undefined;
   readonly chain: ChainState<T>;
-  settledAt: number | undefined = undefined;
-  result: ProcessResult<T> | undefined = undefined;
   cutReason: Error | undefined = undefined;
 
   constructor(

@@ -67,8 +67,6 @@ export interface PlacedTask<T> {
   readonly settings: RunSettings;
   attempts: number;
   startedAt: number | undefined;
-  settledAt: number | undefined;
-  result: ProcessResult<T> | undefined;
   usage: TokenUsage | undefined;
   /** An attempt holds a slot on the backend now (else the process waits: for a slot, a health check, a retry). */
   running: boolean;
@@ -102,8 +100,6 @@ export function placeTask<T>(index: number, process: Process<T>, placement: Plac
     settings,
     attempts: 0,
     startedAt: undefined,
-    settledAt: undefined,
-    result: undefined,
     usage: undefined,
     running: false,
     cutReason: undefined,
