@@ -40,8 +40,6 @@ export function attempt$<T>(task: PlacedTask<T>, backend: Backend, lease: Lease)
  * is made for every process of a run: one object, not a closure per step).
  */
 class Attempt<T> implements Unsubscribable, InlineSink<T> {
-  /** When this attempt started (set by `start`), for its failure's fields. */
-  startedAt = 0;
   #ended = false;
   #holding = false;
   #running: Unsubscribable | undefined;
@@ -65,7 +63,6 @@ class Attempt<T> implements Unsubscribable, InlineSink<T> {
       return undefined;
     }
     const attempt = (task.attempts += 1);
-    this.startedAt = now;
     task.startedAt ??= now;
     task.running = true;
     const ctx = new RunContext(task, backend.name, attempt, lease, settings.verbose ? this.#partials(attempt) : undefined);

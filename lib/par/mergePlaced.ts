@@ -202,13 +202,10 @@ class MergedProcess<T> extends Subscriber<EngineEvent<T>> {
   }
 
   #spill(): void {
-    const first = this.#first;
-    const second = this.#second;
-    const third = this.#third;
+    // Rare (a fourth teardown, a Subscription, one added once closed): an array here is fine.
+    const fields = [this.#first, this.#second, this.#third];
     this.#first = this.#second = this.#third = undefined;
-    if (first !== undefined) super.add(first);
-    if (second !== undefined) super.add(second);
-    if (third !== undefined) super.add(third);
+    for (const teardown of fields) if (teardown !== undefined) super.add(teardown);
   }
 
   protected override _next(event: EngineEvent<T>): void {

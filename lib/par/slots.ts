@@ -32,22 +32,13 @@ export interface Lease {
 export type QueueReason = 'slot' | 'rate';
 
 /** A waiter in its backend's queue: a node of the linked list, and its own teardown. */
-class WaiterNode implements SlotWaiter {
+interface WaiterNode extends SlotWaiter {
+  readonly grant: (lease: Lease) => void;
+  /** What it asks of the backend's rate; only a backend with a rate gate is given one. */
+  readonly demand: RateDemand | undefined;
   previous: WaiterNode | undefined;
   next: WaiterNode | undefined;
-  queued = true;
-
-  constructor(
-    readonly grant: (lease: Lease) => void,
-    /** What it asks of the backend's rate; only a backend with a rate gate is given one. */
-    readonly demand: RateDemand | undefined,
-    private readonly leave: (node: WaiterNode) => void,
-  ) {}
-
-  unsubscribe(): void {
-    // Granted (or gone) already: nothing to leave, as for every process that got its slot.
-    if (this.queued) this.leave(this);
-  }
+  queued: boolean;
 }
 
 class SlotLease implements Lease {
@@ -130,8 +121,6 @@ export class BackendSlots {
   #head: WaiterNode | undefined;
   #tail: WaiterNode | undefined;
   #draining = false;
-  /** How a waiter leaves: one function per backend, not a closure per waiter. */
-  readonly #leave = (node: WaiterNode): void => this.withdraw(node);
   /**
    * The backend's rate (`rateLimit`, and the pauses of `pauseOnRateLimit`), read when the slots are
    * made; `undefined` for a backend with neither, which then pays nothing for rates.
@@ -178,8 +167,17 @@ export class BackendSlots {
 
   /** Queues `grant`, called with a lease when the waiter's turn comes (and the rate allows `demand`). */
   enqueue(grant: (lease: Lease) => void, demand?: RateDemand): SlotWaiter {
-    const node = new WaiterNode(grant, demand, this.#leave);
-    node.previous = this.#tail;
+    const node: WaiterNode = {
+      grant,
+      demand,
+      previous: this.#tail,
+      next: undefined,
+      queued: true,
+      // Granted (or gone) already: nothing to leave, as for every process that got its slot.
+      unsubscribe: () => {
+        if (node.queued) this.withdraw(node);
+      },
+    };
     if (this.#tail === undefined) this.#head = node;
     else this.#tail.next = node;
     this.#tail = node;

@@ -17,8 +17,6 @@ export const runInline: unique symbol = Symbol('stbass.runInline');
  */
 export interface InlineSink<T> {
   readonly closed: boolean;
-  /** When the attempt started, on the context's clock (the caller read it already). */
-  readonly startedAt: number;
   settle(result: ProcessResult<T> | undefined): void;
 }
 import { ProcessResult } from './ProcessResult';
@@ -122,7 +120,6 @@ export abstract class ProcessBase<T = unknown> implements Process<T> {
         get closed() {
           return subscriber.closed;
         },
-        startedAt: ctx.now(),
         settle: (result) => {
           if (result === undefined) return;
           subscriber.next(result);
@@ -142,7 +139,7 @@ export abstract class ProcessBase<T = unknown> implements Process<T> {
    * engine calls it directly for in-process backends, saving an Observable per process.
    */
   [runInline](ctx: ProcessContext, to: InlineSink<T>): Unsubscribable | PromiseLike<unknown> | undefined {
-    const { startedAt } = to;
+    const startedAt = ctx.now();
     const fail = (error: unknown): void => to.settle(to.closed ? undefined : ProcessResult.fail<T>(error, this.failureFields(ctx, startedAt)));
     const finish = (produced: unknown): void => {
       if (to.closed) return to.settle(undefined);
