@@ -33,6 +33,18 @@ export interface Case<Out = unknown> {
   metrics?(out: Out, n: number): Metrics;
   /** At most this many rounds at size `n` (0: not run at that size); `undefined`: every round. */
   roundsAt?(n: number): number | undefined;
+  /**
+   * `true`: sampled right after an untimed run of itself, with no GC forced in between, as in a
+   * process that runs groups back to back. Otherwise a sample follows a forced major GC, which also
+   * collects the hidden classes of objects none of which is alive; the code optimized for them is
+   * thrown away, and a timer-bound case then measures its code running cold.
+   */
+  readonly warm?: boolean;
+}
+
+/** `entry` again, sampled warm (see `Case.warm`), as a reference row. */
+export function warm<Out>(entry: Case<Out>): Case<Out> {
+  return { ...entry, name: `${entry.name}, warm`, role: 'reference', warm: true };
 }
 
 /** Cases that do the same work at the same size, rotated within each round. */
@@ -48,9 +60,9 @@ export type Samples = Record<string, Record<string, (Metrics | null)[]>>;
 const hasGc = typeof globalThis.gc === 'function';
 
 /** Lets microtasks and callbacks left over from the previous sample run out, then collects garbage. */
-export async function quiesce(): Promise<void> {
+export async function quiesce(forcedGc = true): Promise<void> {
   await new Promise<void>((resolve) => setImmediate(resolve));
-  if (hasGc) (globalThis.gc as () => void)();
+  if (hasGc && forcedGc) (globalThis.gc as () => void)();
   await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
@@ -61,6 +73,10 @@ export function capOf(entry: Case, n: number): number {
 /** Runs one case once: quiesce, time it, check it. */
 export async function sample(entry: Case, n: number): Promise<Metrics> {
   await quiesce();
+  if (entry.warm === true) {
+    entry.check(await entry.run(n), n);
+    await quiesce(false);
+  }
   const start = process.hrtime.bigint();
   const out = await entry.run(n);
   const ns = Number(process.hrtime.bigint() - start);
