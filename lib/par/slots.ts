@@ -173,10 +173,7 @@ export class BackendSlots {
       previous: this.#tail,
       next: undefined,
       queued: true,
-      // Granted (or gone) already: nothing to leave, as for every process that got its slot.
-      unsubscribe: () => {
-        if (node.queued) this.withdraw(node);
-      },
+      unsubscribe: () => this.withdraw(node),
     };
     if (this.#tail === undefined) this.#head = node;
     else this.#tail.next = node;
@@ -220,6 +217,8 @@ export class BackendSlots {
    * head: it may start now (it asks for fewer tokens), or its run's clock must wake it.
    */
   private withdraw(node: WaiterNode): void {
+    // Granted (or gone) already: nothing to leave, as for every process that got its slot.
+    if (!node.queued) return;
     const wasHead = this.#head === node;
     this.remove(node);
     if (!wasHead || this.gate === undefined || this.#head === undefined) return;
