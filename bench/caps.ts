@@ -2,7 +2,7 @@
 // 400 / 8 × 10 ms = 500 ms; the peak in flight must never pass the cap (a check) and should reach
 // it (a target). p-limit(8) over the same sleeps is the yardstick of what timers allow.
 import { from, lastValueFrom, toArray } from 'rxjs';
-import { type Case, type Metrics, type Profile, type Samples, check, formatNumber, formatStat, measureRounds, renderTable, series, sleep, stat, verdict, warm } from './harness';
+import { type Case, type CaseSummary, type Metrics, type Profile, type Samples, check, formatNumber, formatOverIdeal, formatStat, measureRounds, renderTable, series, sleep, stat, verdict, warm, summaries } from './harness';
 import { stbass } from './target';
 import type { PARResult, ProcessResult } from '../lib/index';
 
@@ -17,7 +17,7 @@ export interface CapsConfig {
 export interface SuiteResult<Config> {
   readonly benchmark: string;
   readonly config: Config;
-  readonly cases: readonly { name: string; role: Case['role']; warm?: boolean }[];
+  readonly cases: readonly CaseSummary[];
   readonly samples: Samples;
   readonly elapsedMs: number;
 }
@@ -118,7 +118,7 @@ export async function measureCaps(config: CapsConfig): Promise<SuiteResult<CapsC
   // A short warm-up (a tenth of the processes): the runs are bound by timers, not by the JIT.
   const warmup = [{ key: 'warmup', n: Math.ceil(config.processes / 10), cases }];
   const samples = await measureRounds([group], { rounds: config.rounds, warmup, label: 'caps' });
-  return { benchmark: 'caps', config, cases: cases.map(({ name, role }) => ({ name, role })), samples, elapsedMs: Date.now() - started };
+  return { benchmark: 'caps', config, cases: summaries(cases), samples, elapsedMs: Date.now() - started };
 }
 
 export function reportCaps(result: SuiteResult<CapsConfig>) {
@@ -131,7 +131,9 @@ export function reportCaps(result: SuiteResult<CapsConfig>) {
     const overIdeal = wall === undefined ? undefined : stat(series(byCase[entry.name], 'ns').map((ns) => ns / 1e6 / ideal - 1));
     const wallMet = wall === undefined ? undefined : Math.abs(wall.median / ideal - 1) <= WALL_TOLERANCE;
     const peakMet = peak === undefined ? undefined : peak.min === cap && peak.max === cap;
-    return { case: entry.name, role: entry.role, wallMs: wall, overIdeal, peak, wallMet, peakMet };
+    // A warm row is shown beside its case and judged by no target.
+    const judged = entry.role === 'stbass' && entry.warm !== true;
+    return { case: entry.name, judged, wallMs: wall, overIdeal, peak, wallMet, peakMet };
   });
   const table = renderTable(
     `caps: ${processes} processes of ${durationMs} ms on a backend capped at ${cap} (ideal ${formatNumber(ideal)} ms)`,
@@ -139,15 +141,15 @@ export function reportCaps(result: SuiteResult<CapsConfig>) {
     rows.map((row) => [
       row.case,
       formatStat(row.wallMs, (x) => formatNumber(x, 1)),
-      formatStat(row.overIdeal, (x) => `${x >= 0 ? '+' : ''}${formatNumber(x * 100, 1)}%`),
+      formatStat(row.overIdeal, formatOverIdeal),
       formatStat(row.peak, (x) => formatNumber(x)),
-      row.role === 'reference' ? '(reference)' : `wall ${verdict(row.wallMet)}, peak ${verdict(row.peakMet)}`,
+      row.judged ? `wall ${verdict(row.wallMet)}, peak ${verdict(row.peakMet)}` : '(reference)',
     ]),
     [
       'a peak above the cap fails the run (a correctness check); the targets never do.',
       '", warm": the same case timed right after an untimed run of itself, with no GC forced in between (not judged); the others follow a forced major GC, after which code optimized for objects none of which survived runs cold.',
     ],
   );
-  const misses = rows.filter((row) => row.role !== 'reference' && (row.wallMet === false || row.peakMet === false)).map((row) => `caps: ${row.case}`);
+  const misses = rows.filter((row) => row.judged && (row.wallMet === false || row.peakMet === false)).map((row) => `caps: ${row.case}`);
   return { table, summary: { idealMs: ideal, rows }, misses };
 }

@@ -2,7 +2,7 @@
 // signal, under a 100 ms deadline. How late does `run()` resolve, and did every signal abort by
 // then? The floor is the same sleepers aborted by a plain setTimeout and AbortControllers.
 import { performance } from 'node:perf_hooks';
-import { type Case, type Profile, check, formatNumber, formatRatio, measureRounds, renderTable, series, stat, verdict, warm } from './harness';
+import { type Case, type Profile, check, formatNumber, formatRatio, measureRounds, renderTable, series, stat, verdict, warm, summaries } from './harness';
 import type { SuiteResult } from './caps';
 import { stbass } from './target';
 import type { PARResult, ProcessContext } from '../lib/index';
@@ -14,9 +14,6 @@ export interface DeadlineConfig {
   readonly deadlineMs: number;
   readonly sleepMs: number;
 }
-
-/** The floor case's name; its warm copy's starts with it. */
-const FLOOR_NAME = 'setTimeout + AbortController (floor)';
 
 /** The target (issue 10): run() settles no later than this many times the floor's lateness, in the same run. */
 const FLOOR_FACTOR = 2;
@@ -67,7 +64,7 @@ export function deadlineCases(config: DeadlineConfig): Case[] {
   const metrics = (out: Timed<unknown>) => ({ latenessMs: out.latenessMs, started: out.started, aborted: out.aborted });
   const checkAborted = ({ started, aborted }: Timed<unknown>) => check(aborted === started, `${started - aborted} of ${started} signals had not aborted when the run resolved`);
   const floor = {
-    name: FLOOR_NAME,
+    name: 'setTimeout + AbortController (floor)',
     role: 'floor',
     run: async (n) => {
       reset();
@@ -120,7 +117,7 @@ export async function measureDeadline(config: DeadlineConfig): Promise<SuiteResu
   const cases = deadlineCases(config);
   const group = { key: `deadline/${config.processes}`, n: config.processes, cases };
   const samples = await measureRounds([group], { rounds: config.rounds, warmup: [group], label: 'deadline' });
-  return { benchmark: 'deadline', config, cases: cases.map(({ name, role, warm: isWarm }) => ({ name, role, warm: isWarm })), samples, elapsedMs: Date.now() - started };
+  return { benchmark: 'deadline', config, cases: summaries(cases), samples, elapsedMs: Date.now() - started };
 }
 
 export function reportDeadline(result: SuiteResult<DeadlineConfig>) {
@@ -128,20 +125,21 @@ export function reportDeadline(result: SuiteResult<DeadlineConfig>) {
   const byCase = result.samples[`deadline/${processes}`] ?? {};
   // A row is measured against the floor sampled the same way (warm or after the forced GC).
   const floorOf = (isWarm: boolean | undefined) => {
-    const floorCase = result.cases.find((entry) => entry.name.startsWith(FLOOR_NAME) && (entry.warm === true) === (isWarm === true));
-    return floorCase === undefined ? undefined : { name: floorCase.name, lateness: stat(series(byCase[floorCase.name], 'latenessMs')) };
+    const floorCase = result.cases.find((entry) => entry.role === 'floor' && (entry.warm === true) === (isWarm === true));
+    return floorCase === undefined ? undefined : stat(series(byCase[floorCase.name], 'latenessMs'));
   };
   const rows = result.cases.map((entry) => {
-    const floor = floorOf(entry.warm);
-    const floorLateness = floor?.lateness;
-    const isFloor = floor?.name === entry.name;
+    const floorLateness = floorOf(entry.warm);
+    const isFloor = entry.role === 'floor';
+    // A warm row is shown beside its case and judged by no target.
+    const judged = entry.role === 'stbass' && entry.warm !== true;
     const lateness = stat(series(byCase[entry.name], 'latenessMs'));
     const started = series(byCase[entry.name], 'started');
     const aborted = series(byCase[entry.name], 'aborted');
     const allAborted = started.length === 0 ? undefined : started.every((value, round) => aborted[round] === value);
     const running = stat(started);
     const met = lateness === undefined || floorLateness === undefined ? undefined : lateness.median <= FLOOR_FACTOR * floorLateness.median;
-    return { case: entry.name, role: entry.role, isFloor, floorLateness, latenessMs: lateness, running, allAborted, met };
+    return { case: entry.name, isFloor, judged, floorLateness, latenessMs: lateness, running, allAborted, met };
   });
   const ms = (x: number) => formatNumber(x, 2);
   const table = renderTable(
@@ -154,7 +152,7 @@ export function reportDeadline(result: SuiteResult<DeadlineConfig>) {
       row.latenessMs === undefined ? '—' : ms(row.latenessMs.min),
       row.running === undefined ? '—' : formatNumber(row.running.min),
       row.allAborted === undefined ? '—' : row.allAborted ? 'yes' : 'NO',
-      row.isFloor ? '(floor)' : row.latenessMs === undefined || row.floorLateness === undefined ? verdict(row.met) : `${formatRatio(row.latenessMs.median / row.floorLateness.median)}${row.role === 'reference' ? ' (not judged)' : `: ${verdict(row.met)}`}`,
+      row.isFloor ? '(floor)' : row.latenessMs === undefined || row.floorLateness === undefined ? verdict(row.met) : `${formatRatio(row.latenessMs.median / row.floorLateness.median)}${row.judged ? `: ${verdict(row.met)}` : ' (not judged)'}`,
     ]),
     [
       `lateness: when run() resolved, minus ${deadlineMs} ms after it was called; ${series(byCase[result.cases[0]?.name ?? ''], 'latenessMs').length} rounds.`,
@@ -162,6 +160,6 @@ export function reportDeadline(result: SuiteResult<DeadlineConfig>) {
       '", warm": the same case timed right after an untimed run of itself, with no GC forced in between, against the floor sampled the same way (not judged).',
     ],
   );
-  const misses = rows.filter((row) => row.role === 'stbass' && row.met === false).map((row) => `deadline: ${row.case}`);
+  const misses = rows.filter((row) => row.judged && row.met === false).map((row) => `deadline: ${row.case}`);
   return { table, summary: { rows }, misses };
 }

@@ -42,9 +42,26 @@ export interface Case<Out = unknown> {
   readonly warm?: boolean;
 }
 
-/** `entry` again, sampled warm (see `Case.warm`), as a reference row. */
+/** What a suite's result keeps of each case: enough for its report to tell the rows apart. */
+export interface CaseSummary {
+  readonly name: string;
+  readonly role: Case['role'];
+  readonly warm?: boolean;
+}
+
+/** `cases` as a suite's result keeps them (see `CaseSummary`). */
+export function summaries(cases: readonly Case[]): CaseSummary[] {
+  return cases.map(({ name, role, warm: isWarm }) => ({ name, role, warm: isWarm }));
+}
+
+/** `entry` again, sampled warm (see `Case.warm`): a row beside it that no target judges. */
 export function warm<Out>(entry: Case<Out>): Case<Out> {
-  return { ...entry, name: `${entry.name}, warm`, role: 'reference', warm: true };
+  return { ...entry, name: `${entry.name}, warm`, warm: true };
+}
+
+/** How far over the ideal a ratio minus one is, as `+4.6%`. */
+export function formatOverIdeal(excess: number): string {
+  return `${excess >= 0 ? '+' : ''}${formatNumber(excess * 100, 1)}%`;
 }
 
 /** Cases that do the same work at the same size, rotated within each round. */

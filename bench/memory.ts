@@ -4,7 +4,7 @@
 // the group, the run); "run" counts only what starting the run added. Then the run is unsubscribed:
 // every backend subscription must be torn down (a check), and "left" is what stays on the heap.
 import { Observable, from } from 'rxjs';
-import { type Case, type Metrics, type Profile, check, formatNumber, formatStat, measureRounds, renderTable, series, stat, verdict } from './harness';
+import { type Case, type Metrics, type Profile, check, formatNumber, formatStat, measureRounds, renderTable, series, stat, verdict, summaries } from './harness';
 import type { SuiteResult } from './caps';
 import { items } from './overhead';
 import { stbass } from './target';
@@ -117,7 +117,7 @@ export async function measureMemory(config: MemoryConfig): Promise<SuiteResult<M
   const group = { key: `memory/${config.processes}`, n: config.processes, cases };
   const warmup = [{ key: 'warmup', n: Math.min(config.processes, 10_000), cases }];
   const samples = await measureRounds([group], { rounds: config.rounds, warmup, label: 'memory' });
-  return { benchmark: 'memory', config, cases: cases.map(({ name, role }) => ({ name, role })), samples, elapsedMs: Date.now() - started };
+  return { benchmark: 'memory', config, cases: summaries(cases), samples, elapsedMs: Date.now() - started };
 }
 
 export function reportMemory(result: SuiteResult<MemoryConfig>) {

@@ -5,6 +5,7 @@ import { Effect, Either } from 'effect';
 import { from, lastValueFrom, mergeMap, toArray } from 'rxjs';
 import {
   type Case,
+  type CaseSummary,
   type Group,
   type Profile,
   type Samples,
@@ -20,6 +21,7 @@ import {
   shortN,
   stat,
   verdict,
+  summaries,
 } from './harness';
 import { baselineStbass, stbass } from './target';
 import type * as Stbass from '../lib/index';
@@ -83,7 +85,7 @@ export interface ScalingResult {
   readonly benchmark: string;
   readonly config: ScalingConfig;
   readonly groups: readonly { key: string; n: number; variant: Variant }[];
-  readonly cases: readonly { name: string; role: Case['role'] }[];
+  readonly cases: readonly CaseSummary[];
   readonly samples: Samples;
   readonly elapsedMs: number;
 }
@@ -270,7 +272,7 @@ export async function scalingRun(benchmark: string, config: ScalingConfig, cases
     benchmark,
     config,
     groups: groups.map(({ key, n, variant }) => ({ key, n, variant })),
-    cases: cases.map(({ name, role }) => ({ name, role })),
+    cases: summaries(cases),
     samples,
     elapsedMs: Date.now() - started,
   };

@@ -6,7 +6,7 @@
 // within 5% of the ideal. p-queue({ intervalCap: 500, interval: 1000 }), a fixed window, is the
 // yardstick of what timers allow.
 import { type SchedulerAction, type SchedulerLike, type Subscription, asyncScheduler } from 'rxjs';
-import { type Case, type Metrics, type Profile, check, formatNumber, formatStat, measureRounds, renderTable, series, stat, verdict } from './harness';
+import { type Case, type Metrics, type Profile, check, formatNumber, formatOverIdeal, formatStat, measureRounds, renderTable, series, stat, verdict, summaries } from './harness';
 import type { SuiteResult } from './caps';
 import { stbass } from './target';
 import type { PARResult } from '../lib/index';
@@ -129,7 +129,7 @@ export async function measureRates(config: RatesConfig): Promise<SuiteResult<Rat
   // A warm-up of one window's worth: it all starts at once, so it costs the JIT's time, not the clock's.
   const warmup = [{ key: 'warmup', n: config.limit, cases }];
   const samples = await measureRounds([group], { rounds: config.rounds, warmup, label: 'rates' });
-  return { benchmark: 'rates', config, cases: cases.map(({ name, role }) => ({ name, role })), samples, elapsedMs: Date.now() - started };
+  return { benchmark: 'rates', config, cases: summaries(cases), samples, elapsedMs: Date.now() - started };
 }
 
 /** The ideal wall time of a sliding window: the last batch starts when the window has slid `batches - 1` times. */
@@ -154,7 +154,7 @@ export function reportRates(result: SuiteResult<RatesConfig>) {
     rows.map((row) => [
       row.case,
       formatStat(row.wallMs, (x) => formatNumber(x, 1)),
-      formatStat(row.overIdeal, (x) => `${x >= 0 ? '+' : ''}${formatNumber(x * 100, 1)}%`),
+      formatStat(row.overIdeal, formatOverIdeal),
       formatStat(row.lastStartMs, (x) => formatNumber(x)),
       row.role === 'reference' ? '(reference)' : verdict(row.wallMet),
     ]),
