@@ -60,11 +60,10 @@ export function mergePlaced<T>(project: (task: PlacedTask<T>) => Observable<Engi
           }
         });
       // One error for every process a consumer's leaving cuts, as HALT shares one: an error's stack
-      // capture is the dearest part of a cut, and 100k processes left at once would build 100k.
-      const unsubscribed = (): Stop => {
-        const error = new CancelledError('unsubscribed');
-        return () => error;
-      };
+      // capture is the dearest part of a cut, and 100k processes left at once would build 100k. It
+      // is made for the first process cut: a run that completed has none, and builds none.
+      let cancelled: CancelledError | undefined;
+      const unsubscribed: Stop = () => (cancelled ??= new CancelledError('unsubscribed'));
       const merged: Merged<T> = {
         next: (inner, event) => {
           if (event.type === 'settled') live.delete(inner);
@@ -96,7 +95,7 @@ export function mergePlaced<T>(project: (task: PlacedTask<T>) => Observable<Engi
           project(task).subscribe(inner);
         },
         error: (error: unknown) => {
-          cutAll(unsubscribed(), false);
+          cutAll(unsubscribed, false);
           subscriber.error(error);
         },
         complete: () => {
@@ -104,7 +103,7 @@ export function mergePlaced<T>(project: (task: PlacedTask<T>) => Observable<Engi
           completeIfDone();
         },
       });
-      return () => cutAll(unsubscribed(), false);
+      return () => cutAll(unsubscribed, false);
     });
 }
 
