@@ -159,7 +159,7 @@ export class PlacedPar<T = unknown, Values = T[]> extends Observable<ParEvent<T,
     return Object.assign(copy, { isOptional: fields.isOptional ?? this.isOptional });
   }
 
-  /** A run of the group: its pairs placed now, as the processes of `ctx` when it runs nested; `signal` is the run call's own. */
+  /** A run of the group: its pairs placed as it reaches them, as the processes of `ctx` when it runs nested; `signal` is the run call's own. */
   private run$(ctx: ProcessContext | undefined, verbose: boolean, signal?: AbortSignal): Observable<EngineEvent<T> | DoneEvent<T, Values>> {
     return defer(() => {
       const { onFailure, registry, scheduler, deadline, parent, healthCheckInterval } = this.#options;
@@ -183,7 +183,7 @@ export class PlacedPar<T = unknown, Values = T[]> extends Observable<ParEvent<T,
         telemetry,
       };
       // The done event's result has the group's shape: its pairs were declared as `Values` says.
-      const run$ = group$(this.#pairs.map((pair, index) => placePair(index, pair, settings)), settings) as Observable<EngineEvent<T> | DoneEvent<T, Values>>;
+      const run$ = group$(this.#pairs, (pair, index) => placePair(index, pair, settings), settings) as Observable<EngineEvent<T> | DoneEvent<T, Values>>;
       return telemetry === undefined ? run$ : telemetry.run(run$);
     });
   }

@@ -80,14 +80,18 @@ export function runPlaced<T>(tasks$: Observable<PlacedTask<T>>, settings: RunSet
   });
 }
 
-/** A group's run: its events, then `done` with the `PARResult` they reduce to (one entry per task). */
-export function group$<T>(tasks: readonly PlacedTask<T>[], settings: RunSettings): Observable<EngineEvent<T> | DoneEvent<T>> {
+/**
+ * A group's run: its events, then `done` with the `PARResult` they reduce to (one entry per pair).
+ * Each pair is placed (`place`) as the merge reaches it, so the first process starts without
+ * waiting for the other pairs' backends to be looked up.
+ */
+export function group$<P, T>(pairs: readonly P[], place: (pair: P, index: number) => PlacedTask<T>, settings: RunSettings): Observable<EngineEvent<T> | DoneEvent<T>> {
   return defer(() => {
-    const entries = new Array<PAREntry<T>>(tasks.length);
+    const entries = new Array<PAREntry<T>>(pairs.length);
     const record = (event: EngineEvent<T>): void => {
       if (event.type === 'settled') entries[event.task.index] = entryOf(event, settings.scheduler.now());
     };
-    const recorded$ = runPlaced(from(tasks), settings).pipe(tap(record));
+    const recorded$ = runPlaced(from(pairs).pipe(map(place)), settings).pipe(tap(record));
     // A quiet run's consumer reads only `done`: its settlements stop at the record.
     const quiet = !settings.verbose && settings.telemetry === undefined;
     return concat(quiet ? recorded$.pipe(ignoreElements()) : recorded$, defer(() => of<DoneEvent<T>>({ type: 'done', result: new PARResult(entries) })));

@@ -58,4 +58,26 @@ describe('SPEC 5.3 a concurrency cap holds across runs, first-come first-served'
       });
     });
   });
+
+  test("a large group's first process starts before its later pairs are looked up in the registry", async () => {
+    // A thousand pairs: the first body should not wait for 999 backend lookups.
+    class CountingRegistry extends BackendRegistry {
+      lookups = 0;
+      override get(placement: Placement) {
+        this.lookups += 1;
+        return super.get(placement);
+      }
+    }
+    const registry = new CountingRegistry().register('gpu', new FakeBackend({ name: 'gpu', concurrencyLimit: 2 }));
+    const on = new Placement({ endpoint: 'gpu' });
+    const lookupsAtStart: number[] = [];
+    const probe = Process('probe', () => {
+      lookupsAtStart.push(registry.lookups);
+      return ProcessResult.ok(true);
+    });
+    const result = await PLACED_PAR(...Array.from({ length: 1000 }, () => [probe, on] as const), { registry }).run();
+    expect(result.isOk).toBe(true);
+    expect(registry.lookups).toBe(1000);
+    expect(lookupsAtStart[0]).toBe(1);
+  });
 });
