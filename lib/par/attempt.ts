@@ -36,7 +36,7 @@ export function attempt$<T>(task: PlacedTask<T>, backend: Backend, lease: Lease)
 }
 
 /**
- * One subscription of `attempt$`: its state, its `end`, and its teardown in one object (an attempt
+ * One subscription of `attempt$`: its state, its `settle`, and its teardown in one object (an attempt
  * is made for every process of a run: one object, not a closure per step).
  */
 class Attempt<T> implements Unsubscribable, InlineSink<T> {
@@ -75,7 +75,7 @@ class Attempt<T> implements Unsubscribable, InlineSink<T> {
     if (task.inline === undefined) this.#running = execute(task, backend, ctx, lease, this);
     else {
       const inline = task.inline[runInline](ctx, this);
-      // A pending promise keeps the slot until it settles (`end` is called then, cancelled or not).
+      // A pending promise keeps the slot until it settles (`settle` is called then, cancelled or not).
       if (isPromiseLike(inline)) {
         lease.hold();
         this.#holding = true;
@@ -93,8 +93,8 @@ class Attempt<T> implements Unsubscribable, InlineSink<T> {
     };
   }
 
-  /** The backend's outcome: the settlement, unless the attempt was cut first. */
-  end(outcome: unknown): void {
+  /** The backend's outcome: the settlement, unless the attempt was cut first (`runInline` hands its result here too). */
+  settle(outcome: unknown): void {
     const { task, lease, subscriber } = this;
     const { settings } = task;
     if (this.#holding) {
@@ -114,14 +114,9 @@ class Attempt<T> implements Unsubscribable, InlineSink<T> {
     subscriber.complete();
   }
 
-  /** Cut or settled: a result handed to `end` now is not read (see `InlineSink`). */
+  /** Cut or settled: a result handed to `settle` now is not read (see `InlineSink`). */
   get closed(): boolean {
     return this.#ended;
-  }
-
-  /** `end` under the name `runInline` calls. */
-  settle(result: ProcessResult<T> | undefined): void {
-    this.end(result);
   }
 
   /** Cut before it settled (HALT, the deadline, the consumer leaving): the signal aborts, the backend is unsubscribed. */
@@ -140,9 +135,9 @@ class Attempt<T> implements Unsubscribable, InlineSink<T> {
   }
 }
 
-/** Calls the backend and hands what it gives to `end`; returns the subscription to cancel, if any. */
+/** Calls the backend and hands what it gives to `settle`; returns the subscription to cancel, if any. */
 function execute<T>(task: PlacedTask<T>, backend: Backend, ctx: RunContext, lease: Lease, attempt: Attempt<T>): Unsubscribable | undefined {
-  const end = (outcome: unknown): void => attempt.end(outcome);
+  const end = (outcome: unknown): void => attempt.settle(outcome);
   let output: unknown;
   try {
     output = backend.execute(task.process, ctx);
