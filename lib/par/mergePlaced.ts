@@ -12,7 +12,8 @@ export type Stop = (task: PlacedTask<unknown>) => Error;
  * subscribed at once (their backends' caps make them wait) — until `stop$` says to stop: then every
  * process still live is cut (its signal aborts, its Observable is unsubscribed, its slot goes on only
  * after the walk) and settled with the stop's error, in arrival order, and every later task is
- * settled with it at once. Completes when the source has completed and every process has settled.
+ * settled with it at once. Completes when the source has completed and every process has settled,
+ * after leaving `stop$`.
  *
  * Why not `mergeMap`: each of its inners is added to the parent subscription's finalizer array and
  * spliced out when it ends (quadratic at 100k processes), and cutting them all through a
@@ -40,7 +41,11 @@ export function mergePlaced<T>(project: (task: PlacedTask<T>) => Observable<Engi
       let stopped: Stop | undefined;
       let sourceDone = false;
       const completeIfDone = (): void => {
-        if (sourceDone && live.size === 0) subscriber.complete();
+        if (!sourceDone || live.size > 0) return;
+        // The stops go first (the deadline's timer, a signal's listeners): whoever reads the
+        // completion, or a value made of it, finds nothing of the run still scheduled.
+        stops.unsubscribe();
+        subscriber.complete();
       };
       const settle = (task: PlacedTask<T>, error: Error): void => subscriber.next({ type: 'settled', task, result: failed(task, error), byStop: true });
       /**
@@ -65,40 +70,42 @@ export function mergePlaced<T>(project: (task: PlacedTask<T>) => Observable<Engi
       let cancelled: CancelledError | undefined;
       const unsubscribed: Stop = () => (cancelled ??= new CancelledError('unsubscribed'));
       const merged: Merged<T> = {
-        next: (inner, event) => {
+        next(inner, event) {
           if (event.type === 'settled') live.delete(inner);
           subscriber.next(event);
         },
-        error: (error) => subscriber.error(error),
-        complete: (inner) => {
+        error(error) {
+          subscriber.error(error);
+        },
+        complete(inner) {
           live.delete(inner);
           completeIfDone();
         },
       };
 
-      subscriber.add(
-        stop$.subscribe((stop) => {
-          if (stopped !== undefined) return;
-          stopped = stop;
-          cutAll(stop, true);
-          completeIfDone();
-        }),
-      );
+      // Read by completeIfDone only once the source has completed, long after this is set.
+      const stops = stop$.subscribe((stop) => {
+        if (stopped !== undefined) return;
+        stopped = stop;
+        cutAll(stop, true);
+        completeIfDone();
+      });
+      subscriber.add(stops);
       // Linked before it is subscribed, so that a consumer leaving during the synchronous start
       // (take(1) on the first event) stops the source from placing more.
       subscribeLinked(source, subscriber, {
-        next: (task) => {
+        next(task) {
           if (stopped !== undefined) return settle(task, (task.cutReason = stopped(task)));
           // Registered before it is subscribed: a consumer may leave (or a stop come) while it starts.
           const inner = new MergedProcess(task, merged);
           live.add(inner);
           project(task).subscribe(inner);
         },
-        error: (error: unknown) => {
+        error(error: unknown) {
           cutAll(unsubscribed, false);
           subscriber.error(error);
         },
-        complete: () => {
+        complete() {
           sourceDone = true;
           completeIfDone();
         },

@@ -24,6 +24,22 @@ describe('mergePlaced: a linear merge of the placed processes, cut by a stop', (
     });
   });
 
+  test('leaves stop$ before it completes: a value made on completion finds no stop still listened to', () => {
+    const scheduler = marbleScheduler();
+    scheduler.run(({ cold, hot }) => {
+      const tasks = tasksOf(runSettings(scheduler), named('a'));
+      const inner = (task: PlacedTask<unknown>) => cold<EngineEvent<unknown>>('--(s|)', { s: { type: 'settled', task, result: ProcessResult.ok(1) } });
+      const stop$ = hot<Stop>('-');
+      const listenersAtCompletion: number[] = [];
+      from(tasks)
+        .pipe(mergePlaced(inner, stop$))
+        .subscribe({ complete: () => listenersAtCompletion.push(stop$.subscriptions.filter((each) => each.unsubscribedFrame === Number.POSITIVE_INFINITY).length) });
+      scheduler.flush();
+      expect(listenersAtCompletion).toEqual([0]);
+      expect(stop$.subscriptions.map((each) => [each.subscribedFrame, each.unsubscribedFrame])).toEqual([[0, 2]]);
+    });
+  });
+
   test('a stop cuts every live process in arrival order, with its own error, and unsubscribes it', () => {
     const scheduler = marbleScheduler();
     scheduler.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
