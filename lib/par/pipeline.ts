@@ -3,8 +3,8 @@
 // of its backend's cap and is retried by the policy; the run merges them, cuts them at the deadline
 // (one timer for the run) and on HALT, and reduces the events into a PARResult.
 //
-// Stock RxJS where it scales (defer, from, merge, concat, Subject, map, tap, and the health check's
-// operators); hand-written where it does not or cannot say what we mean, each in its own file:
+// Stock RxJS where it scales (defer, from, merge, concat, Subject, map, tap, reduce, and the health
+// check's operators); hand-written where it does not or cannot say what we mean, each in its own file:
 // - mergePlaced: mergeMap keeps its inners in the parent's finalizer array (quadratic at 100k), and a
 //   takeUntil per process on one Subject is quadratic too; a stop walks a list of the live ones once.
 // - withSlot: mergeMap(fn, cap) buffers waiters in a shifted array (O(n) past ~16k), cannot withdraw
@@ -17,7 +17,7 @@
 // - fallbackChain: a pair with several placements runs each through placed$ in turn (or hedged
 //   side by side), moving on by its own rule; a pair with one placement never enters it.
 // bench/operators.ts measures mergePlaced and withSlot beside mergeMap.
-import { EMPTY, type Observable, Subject, concat, defer, from, ignoreElements, map, merge, of, tap } from 'rxjs';
+import { EMPTY, type Observable, Subject, concat, defer, from, map, merge, of, reduce, tap } from 'rxjs';
 import { RetryPolicy } from '../policy/FailurePolicy';
 import type { Failure } from '../process/Failure';
 import { abortStop$ } from './abortStop';
@@ -71,10 +71,11 @@ export function runPlaced<T>(tasks$: Observable<PlacedTask<T>>, settings: RunSet
     const { deadlineAt, scheduler, policy } = settings;
     // One timer for the run, or sooner an attempt that found the deadline past on the clock; a
     // deadline already past stops the run before any of its processes starts.
-    const timer$ = deadlineAt === undefined ? EMPTY : deadlineAt <= scheduler.now() ? of(undefined) : timerAt(scheduler, deadlineAt);
-    const deadline$ = merge(timer$, settings.deadlinePassed).pipe(map((): Stop => deadlineError));
+    const deadline$ = deadlineAt === undefined ? EMPTY : merge(deadlineAt <= scheduler.now() ? of(undefined) : timerAt(scheduler, deadlineAt), settings.deadlinePassed).pipe(map((): Stop => deadlineError));
+    // Only what can stop this run is listened to: without a deadline, HALT or a signal, nothing.
+    const stops = [deadline$, policy.kind === 'halt' ? halts : EMPTY, abortStop$(settings.signals)].filter((stop) => stop !== EMPTY);
     return tasks$.pipe(
-      mergePlaced(placed$, merge(deadline$, halts, abortStop$(settings.signals))),
+      mergePlaced(placed$, merge(...stops)),
       haltOn(policy, (stop) => halts.next(stop), halted),
     );
   });
@@ -87,14 +88,19 @@ export function runPlaced<T>(tasks$: Observable<PlacedTask<T>>, settings: RunSet
  */
 export function group$<P, T>(pairs: readonly P[], place: (pair: P, index: number) => PlacedTask<T>, settings: RunSettings): Observable<EngineEvent<T> | DoneEvent<T>> {
   return defer(() => {
-    const entries = new Array<PAREntry<T>>(pairs.length);
-    const record = (event: EngineEvent<T>): void => {
+    const record = (entries: PAREntry<T>[], event: EngineEvent<T>): PAREntry<T>[] => {
       if (event.type === 'settled') entries[event.task.index] = entryOf(event, settings.scheduler.now());
+      return entries;
     };
-    const recorded$ = runPlaced(from(pairs).pipe(map(place)), settings).pipe(tap(record));
-    // A quiet run's consumer reads only `done`: its settlements stop at the record.
-    const quiet = !settings.verbose && settings.telemetry === undefined;
-    return concat(quiet ? recorded$.pipe(ignoreElements()) : recorded$, defer(() => of<DoneEvent<T>>({ type: 'done', result: new PARResult(entries) })));
+    const done = (entries: PAREntry<T>[]): DoneEvent<T> => ({ type: 'done', result: new PARResult(entries) });
+    const entries = new Array<PAREntry<T>>(pairs.length);
+    const events$ = runPlaced(from(pairs).pipe(map(place)), settings);
+    // A quiet run's consumer reads only `done`: its events are reduced, not passed on.
+    if (!settings.verbose && settings.telemetry === undefined) return events$.pipe(reduce(record, entries), map(done));
+    return concat(
+      events$.pipe(tap((event) => record(entries, event))),
+      defer(() => of(done(entries))),
+    );
   });
 }
 
