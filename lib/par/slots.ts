@@ -227,8 +227,8 @@ export class BackendSlots {
     else this.drain();
   }
 
+  /** Unlinks a node still in the queue: the head that drain serves, or a waiter that withdraw found queued. */
   private remove(node: WaiterNode): void {
-    if (!node.queued) return;
     node.queued = false;
     if (node.previous === undefined) this.#head = node.next;
     else node.previous.next = node.next;
