@@ -137,29 +137,29 @@ class Attempt<T> implements Unsubscribable, InlineSink<T> {
 
 /** Calls the backend and hands what it gives to `settle`; returns the subscription to cancel, if any. */
 function execute<T>(task: PlacedTask<T>, backend: Backend, ctx: RunContext, lease: Lease, attempt: Attempt<T>): Unsubscribable | undefined {
-  const end = (outcome: unknown): void => attempt.settle(outcome);
+  const settle = (outcome: unknown): void => attempt.settle(outcome);
   let output: unknown;
   try {
     output = backend.execute(task.process, ctx);
   } catch (error) {
-    end(failedNow(task, error));
+    settle(failedNow(task, error));
     return undefined;
   }
   if (output instanceof ProcessResult) {
-    end(output);
+    settle(output);
     return undefined;
   }
   if (isPromiseLike(output) && !isObservable(output)) {
     // A promise cannot be cancelled: the slot is the backend's until it settles.
     lease.holdUntil(output);
-    output.then(end, (error: unknown) => end(failedNow(task, error)));
+    output.then(settle, (error: unknown) => settle(failedNow(task, error)));
     return undefined;
   }
   if (!isSubscribable(output)) {
-    end(failedNow(task, new InvalidResultError(output, `backend "${backend.name}" execute()`)));
+    settle(failedNow(task, new InvalidResultError(output, `backend "${backend.name}" execute()`)));
     return undefined;
   }
-  return lastOf(from(output), task, backend, end);
+  return lastOf(from(output), task, backend, settle);
 }
 
 /** An Observable, ours or another library's (`Symbol.observable`); not an array, a string or another iterable. */
