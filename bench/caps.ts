@@ -104,8 +104,8 @@ function capsCases(config: CapsConfig): Case[] {
       metrics,
     } satisfies Case<Tracked<ProcessResult<boolean>[]>>,
     reference,
-    // The same two sampled warm (see Case.warm): the difference is the code running cold after a
-    // major GC, which a timer-bound run pays in full.
+    // The same two sampled warm (see Case.warm): what a pause before a run costs (the forced GC, or
+    // any idle time: its code and data come back cold), which a timer-bound run pays on every wake.
     warm(placedPar),
     warm(reference),
   ];
@@ -147,7 +147,7 @@ export function reportCaps(result: SuiteResult<CapsConfig>) {
     ]),
     [
       'a peak above the cap fails the run (a correctness check); the targets never do.',
-      '", warm": the same case timed right after an untimed run of itself, with no GC forced in between (not judged); the others follow a forced major GC, after which code optimized for objects none of which survived runs cold.',
+      '", warm": the same case timed right after an untimed run of itself, with no GC forced in between (not judged); the others follow a forced major GC, a pause after which code and data come back cold (100 ms idle costs as much).',
     ],
   );
   const misses = rows.filter((row) => row.judged && (row.wallMet === false || row.peakMet === false)).map((row) => `caps: ${row.case}`);

@@ -35,9 +35,10 @@ export interface Case<Out = unknown> {
   roundsAt?(n: number): number | undefined;
   /**
    * `true`: sampled right after an untimed run of itself, with no GC forced in between, as in a
-   * process that runs groups back to back. Otherwise a sample follows a forced major GC, which also
-   * collects the hidden classes of objects none of which is alive; the code optimized for them is
-   * thrown away, and a timer-bound case then measures its code running cold.
+   * process that runs groups back to back. Otherwise a sample follows a forced major GC: a pause
+   * after which code and data come back cold, and which also collects the hidden classes of objects
+   * none of which is alive, throwing away the code optimized for them (the deadline's walk pays
+   * that; caps pays only the pause).
    */
   readonly warm?: boolean;
 }
