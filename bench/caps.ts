@@ -181,7 +181,7 @@ export function reportCaps(result: SuiteResult<CapsConfig>) {
       row.label === undefined ? `wall ${verdict(row.wallMet)}, peak ${verdict(row.peakMet)}` : `(${row.label})`,
     ]),
     [
-      'the floor: the same sleeps chained on 8 lanes with no library, so its excess over 500 ms is what the event loop\'s timers add on this machine now.',
+      `the floor: the same sleeps chained on ${cap} lanes with no library, so its excess over ${formatNumber(ideal)} ms is what the event loop's timers add on this machine now.`,
       'a peak above the cap fails the run (a correctness check); the targets never do.',
       '", warm": the same case timed right after an untimed run of itself, with no GC forced in between (not judged); the others follow a forced major GC, a pause after which code and data come back cold (100 ms idle costs as much).',
     ],
