@@ -20,7 +20,7 @@ export class RunContext extends ProcessContext {
   readonly #backend: string;
   readonly #attempt: number;
   readonly #lease: Lease;
-  readonly #onEmit: ((value: unknown) => void) | undefined;
+  #onEmit: ((value: unknown) => void) | undefined;
 
   constructor(task: PlacedTask<unknown>, backend: string, attempt: number, lease: Lease, onEmit: ((value: unknown) => void) | undefined) {
     super(NO_FIELDS);
@@ -70,6 +70,15 @@ export class RunContext extends ProcessContext {
       if (this.#abortReason !== undefined) this.#controller.abort(this.#abortReason);
     }
     return this.#controller.signal;
+  }
+
+  /**
+   * The attempt has ended: later `emit` calls go nowhere, and the context lets go of the emitter. A
+   * body may keep its context past its run (a listener, a cache); the emitter reaches the run's
+   * subscribers, and through them every result of the run.
+   */
+  ended(): void {
+    this.#onEmit = undefined;
   }
 
   /** Cancels the attempt: its signal aborts with `reason` (now, or when it is first read). */

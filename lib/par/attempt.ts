@@ -88,9 +88,7 @@ class Attempt<T> implements Unsubscribable, InlineSink<T> {
   #partials(attempt: number): (value: unknown) => void {
     const { task, subscriber } = this;
     const { index, process, placement } = task;
-    return (value) => {
-      if (!this.#ended) subscriber.next({ type: 'partial', index, name: process.name, placement, value, attempt });
-    };
+    return (value) => subscriber.next({ type: 'partial', index, name: process.name, placement, value, attempt });
   }
 
   /** The backend's outcome: the settlement, unless the attempt was cut first (`runInline` hands its result here too). */
@@ -132,6 +130,7 @@ class Attempt<T> implements Unsubscribable, InlineSink<T> {
     this.#ended = true;
     this.task.running = false;
     this.task.usage = addUsage(this.task.usage, this.#ctx?.usage);
+    this.#ctx?.ended();
   }
 }
 

@@ -6,7 +6,8 @@ import { caseCount } from './support/config';
 // process has no `gc`, and its module registry and source-map support would blur the measure): 10,000
 // groups in real time with HALT cancellations, deadlines (one process ignoring its signal), retries and
 // unsubscriptions over shared capped backends. After GC the heap must not have grown by 5 MB, and no
-// timer, signal listener, reachable context or held slot may be left. `npm test` runs 1,000 groups:
+// timer, signal listener, reachable context or held slot may be left, and a context its body kept
+// past the run must not keep the run's results. `npm test` runs 1,000 groups:
 // the heap measure is coarser then, the timer, listener and slot checks as strict.
 
 interface LeakReport {
@@ -16,6 +17,8 @@ interface LeakReport {
   listenersLeft: number;
   watchedContexts: number;
   reachableContexts: number;
+  keptContexts: number;
+  keptResultsReachable: number;
   queuedOnFreshRun: number;
   elapsedMs: number;
 }
@@ -54,4 +57,7 @@ test(`${GROUPS.toLocaleString('en')} groups with deadlines, HALT cancellations a
   expect(report.watchedContexts).toBeGreaterThan(GROUPS / 100);
   expect(report.reachableContexts).toBe(0);
   expect(report.queuedOnFreshRun).toBe(0);
+  // 200 contexts their bodies kept after their streamed runs ended: none keeps a result of its run.
+  expect(report.keptContexts).toBe(200);
+  expect(report.keptResultsReachable).toBe(0);
 }, 180_000);

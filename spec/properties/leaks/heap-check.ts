@@ -5,7 +5,7 @@
 // shared by every group, then prints one line of JSON: heap growth after GC, timers left, listeners
 // left on signals, contexts still reachable.
 import { getEventListeners } from 'node:events';
-import { Observable, type Subscription, timer, map } from 'rxjs';
+import { Observable, type Subscription, lastValueFrom, timer, map } from 'rxjs';
 import { type Backend, BackendRegistry, FailurePolicy, LocalBackend, PLACED_PAR, Placement, type PlacedPar, Process, type ProcessContext, ProcessResult } from '../../../lib';
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -73,6 +73,24 @@ const flaky = Process('flaky', (ctx) => {
   if (ctx.attempt === 1) throw new Error('first attempt fails');
   return ProcessResult.ok('second');
 });
+
+// A body may keep its context past its run (a cache, a listener on a long-lived emitter): the context
+// must not keep the run's results with it. Each keeper's failure carries a payload watched weakly.
+const keptContexts: ProcessContext[] = [];
+const keptPayloads: WeakRef<object>[] = [];
+const keeper = Process('keeper', (ctx) => {
+  keptContexts.push(ctx);
+  const payload = { from: ctx.processName };
+  keptPayloads.push(new WeakRef(payload));
+  return ProcessResult.fail(new Error('keeps its context', { cause: payload }));
+});
+
+/** Groups whose events are streamed (their bodies could emit), each with a keeper, to completion. */
+async function runKeepers(count: number): Promise<void> {
+  for (let index = 0; index < count; index += 1) {
+    await lastValueFrom(PLACED_PAR([keeper, onLocal], [keeper, onObservable], [ok, onLocal], { registry, onFailure: FailurePolicy.COLLECT }).events$);
+  }
+}
 
 const retry = FailurePolicy.retry({ maxAttempts: 3, backoff: 'constant', baseDelay: 0 });
 
@@ -143,6 +161,11 @@ async function main(): Promise<void> {
   await runBatches(total);
   const after = await collect();
   const reachable = watched.filter((ref) => ref.deref() !== undefined).length;
+  await runKeepers(100);
+  await collect();
+  const keptResultsReachable = keptPayloads.filter((ref) => ref.deref() !== undefined).length;
+  const keptContextsHeld = keptContexts.length;
+  keptContexts.length = 0;
   console.log(
     JSON.stringify({
       groups: total,
@@ -153,6 +176,8 @@ async function main(): Promise<void> {
       listenersLeft,
       watchedContexts: watched.length,
       reachableContexts: reachable,
+      keptContexts: keptContextsHeld,
+      keptResultsReachable,
       queuedOnFreshRun: queuedOnFullBackends(),
       elapsedMs: Date.now() - started,
     }),
