@@ -36,9 +36,9 @@ export interface Case<Out = unknown> {
   /**
    * `true`: sampled right after an untimed run of itself, with no GC forced in between, as in a
    * process that runs groups back to back. Otherwise a sample follows a forced major GC: a pause
-   * after which code and data come back cold, and which also collects the last run's objects that
-   * optimized code embedded, throwing that code away (the deadline's walk pays that; caps pays only
-   * the pause).
+   * after which code and data come back cold. A forced GC also drops the hidden classes no live
+   * object has (V8's own major GCs keep them a while), throwing away the optimized code that used
+   * them: the deadline's walk pays that; caps pays only the pause.
    */
   readonly warm?: boolean;
 }
