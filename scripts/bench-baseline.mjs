@@ -18,14 +18,14 @@ const dir = join(tmpdir(), `stbass-baseline-${BASELINE_COMMIT.slice(0, 12)}`);
 const entry = join(dir, 'dist', 'cjs', 'index.js');
 
 if (!existsSync(entry)) {
-  console.error(`bench:baseline: building ${BASELINE_COMMIT.slice(0, 7)} into ${dir}`);
+  process.stderr.write(`bench:baseline: building ${BASELINE_COMMIT.slice(0, 7)} into ${dir}\n`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   // A clone made with --depth has no such commit: say so rather than run the bench without it.
   try {
     execFileSync('git', ['cat-file', '-e', `${BASELINE_COMMIT}^{commit}`], { cwd: root, stdio: 'ignore' });
   } catch {
-    console.error(`bench:baseline: commit ${BASELINE_COMMIT} is not in this clone's history (a shallow clone?); fetch it first`);
+    process.stderr.write(`bench:baseline: commit ${BASELINE_COMMIT} is not in this clone's history (a shallow clone?); fetch it first\n`);
     process.exit(1);
   }
   const archive = execFileSync('git', ['archive', '--format=tar', BASELINE_COMMIT], { cwd: root, maxBuffer: 1 << 28 });
