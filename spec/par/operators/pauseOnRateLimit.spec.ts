@@ -15,12 +15,12 @@ class RateLimited extends Error {
 }
 
 describe('pauseOnRateLimit: a 429 pauses new starts on its backend', () => {
-  const backend: Backend = { name: 'model', execute: () => ProcessResult.ok(1) };
+  const backend: Backend = { name: 'model', execute: (process, ctx) => process.execute$(ctx) };
 
   const setup = (scheduler: ReturnType<typeof marbleScheduler>, verbose = true) => {
     const [task] = tasksOf(runSettings(scheduler, { verbose }), Process('ask', () => ProcessResult.ok(1)));
     if (task === undefined) throw new Error('no task');
-    const values: Record<string, EngineEvent<unknown>> = {
+    const values: Record<string, EngineEvent<number>> = {
       s: { type: 'started', index: 0, name: 'ask', placement: task.placement, backend: 'model', attempt: 1 },
       o: { type: 'settled', task, result: ProcessResult.ok(1) },
       f: { type: 'settled', task, result: failed(task, new RateLimited(2)) },
@@ -29,7 +29,7 @@ describe('pauseOnRateLimit: a 429 pauses new starts on its backend', () => {
     };
     return { task, values, gate: new RateGate(undefined, () => {}) };
   };
-  const code = (event: EngineEvent<unknown>): string =>
+  const code = (event: EngineEvent<number>): string =>
     event.type === 'paused' ? `paused:${event.until.getTime()}` : event.type === 'settled' ? (event.result.isOk ? 'ok' : event.result.failure.error.name) : event.type;
 
   test('a failure with retryAfter pauses the gate until now + retryAfter, and a paused event comes before the settlement', () => {
