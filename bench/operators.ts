@@ -1,7 +1,7 @@
 // The hand-written operators of lib/par beside the stock RxJS operators they replace, at 10k and
 // 100k inners: what the cost per inner does when the count grows tenfold (linear: the same).
 //
-//   npm run bench:operators [-- --rounds=5]
+//   npm run bench:operators [-- --rounds=5] [-- --smoke: 1k and 10k, one round, nothing written]
 //
 // - merge: N inners live at once, completed in arrival order. mergeMap(fn, Infinity) adds each to its
 //   parent's finalizer array and splices it out when it ends; mergePlaced keeps a list.
@@ -22,8 +22,9 @@ import { type EngineEvent, type PlacedTask, type RunSettings, placeTask } from '
 import { withSlot } from '../lib/par/withSlot';
 import { formatNumber, renderTable } from './harness';
 
-const rounds = Number(process.argv.find((arg) => arg.startsWith('--rounds='))?.split('=')[1] ?? 3);
-const SIZES = [10_000, 100_000] as const;
+const smoke = process.argv.includes('--smoke');
+const rounds = smoke ? 1 : Number(process.argv.find((arg) => arg.startsWith('--rounds='))?.split('=')[1] ?? 3);
+const [SMALL, LARGE] = smoke ? [1_000, 10_000] : [10_000, 100_000];
 const gc = (globalThis as { gc?: () => void }).gc;
 
 type Event = EngineEvent<number>;
@@ -159,24 +160,24 @@ async function main(): Promise<void> {
   for (const entry of CASES) {
     const nsPerInner: Record<number, number> = {};
     const roundsAt: Record<number, number> = {};
-    for (const n of SIZES) {
-      const count = entry.rxjs && n === 100_000 ? 1 : rounds;
+    for (const n of [SMALL, LARGE]) {
+      const count = entry.rxjs && n === LARGE ? 1 : rounds;
       const samples: number[] = [];
       for (let round = 0; round < count; round += 1) samples.push(await sample(entry, n));
       nsPerInner[n] = median(samples);
       roundsAt[n] = count;
       process.stderr.write(`  · ${entry.scenario}: ${entry.name} at ${formatNumber(n)}: ${formatNumber(nsPerInner[n])} ns per inner\n`);
     }
-    results.push({ scenario: entry.scenario, case: entry.name, nsPerInner, rounds: roundsAt, growth: ((nsPerInner[100_000] ?? Number.NaN) * 10) / (nsPerInner[10_000] ?? Number.NaN) });
+    results.push({ scenario: entry.scenario, case: entry.name, nsPerInner, rounds: roundsAt, growth: ((nsPerInner[LARGE] ?? Number.NaN) * LARGE) / ((nsPerInner[SMALL] ?? Number.NaN) * SMALL) });
   }
   process.stdout.write(
     renderTable(
-      'hand-written operators beside RxJS: ns per inner, and cost(100k) / cost(10k) (linear is 10×)',
-      ['scenario', 'case', 'ns per inner at 10k', 'at 100k', 'growth 10k → 100k'],
-      results.map((row) => [row.scenario, row.case, formatNumber(row.nsPerInner[10_000] ?? Number.NaN), `${formatNumber(row.nsPerInner[100_000] ?? Number.NaN)}${row.rounds[100_000] === 1 ? ' (1 round)' : ''}`, `${formatNumber(row.growth, 1)}×`]),
+      `hand-written operators beside RxJS: ns per inner, and cost(${formatNumber(LARGE)}) / cost(${formatNumber(SMALL)}) (linear is 10×)`,
+      ['scenario', 'case', `ns per inner at ${formatNumber(SMALL)}`, `at ${formatNumber(LARGE)}`, 'growth'],
+      results.map((row) => [row.scenario, row.case, formatNumber(row.nsPerInner[SMALL] ?? Number.NaN), `${formatNumber(row.nsPerInner[LARGE] ?? Number.NaN)}${row.rounds[LARGE] === 1 ? ' (1 round)' : ''}`, `${formatNumber(row.growth, 1)}×`]),
     ),
   );
-  writeFileSync(join(__dirname, 'results', 'operators.json'), `${JSON.stringify({ benchmark: 'operators', rounds, results }, null, 2)}\n`);
+  if (!smoke) writeFileSync(join(__dirname, 'results', 'operators.json'), `${JSON.stringify({ benchmark: 'operators', rounds, results }, null, 2)}\n`);
 }
 
 void main();
