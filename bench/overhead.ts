@@ -150,9 +150,18 @@ function checkResults(results: readonly ProcessResult<number>[], n: number): voi
   checkSum(results.map((result) => result.value), n);
 }
 
-/** The stbass cases (PLACED_PAR COLLECT and HALT, PAR, mapPlaced) for one build of stbass. */
+/**
+ * Growth's capped case (issue 10: "a capped backend with 100k waiting"): every process on a backend
+ * capped at 8, so that all but 8 wait for a slot. Not one of the modes judged against the baseline
+ * and p-limit (whose peers here are unbounded); judged by growth only.
+ */
+export const CAPPED = 'PLACED_PAR COLLECT, cap 8';
+
+/** The stbass cases (PLACED_PAR COLLECT and HALT, PAR, mapPlaced, and COLLECT capped) for one build of stbass. */
 function stbassCases(s: typeof Stbass, work: (i: number) => Promise<number>, suffix: string, role: Case['role']): Case[] {
   const registry = new s.BackendRegistry({ default: new s.LocalBackend() });
+  // The previous engine's LocalBackend took `concurrency`, which the current one keeps as an alias.
+  const capped = new s.BackendRegistry({ default: new s.LocalBackend(suffix === '' ? { concurrencyLimit: 8 } : { concurrency: 8 }) });
   const placement = new s.Placement({});
   const toResult = (value: number): ProcessResult<number> => s.ProcessResult.ok(value);
   const pairs = (n: number) => items(n).map((i) => [s.Process('p', () => work(i).then(toResult)), placement] as const);
@@ -173,6 +182,12 @@ function stbassCases(s: typeof Stbass, work: (i: number) => Promise<number>, suf
       name: `PAR${suffix}`,
       role,
       run: (n) => s.PAR(...items(n).map((i) => s.Process('p', () => work(i).then(toResult))), { registry }).run(),
+      check: checkGroup,
+    } satisfies Case<PARResult<number>>,
+    {
+      name: `${CAPPED}${suffix}`,
+      role,
+      run: (n) => s.PLACED_PAR(...pairs(n), { onFailure: s.FailurePolicy.COLLECT, registry: capped }).run(),
       check: checkGroup,
     } satisfies Case<PARResult<number>>,
     {
@@ -337,7 +352,7 @@ export const BASELINE_TARGET = 1.5;
 
 export function overheadRows(result: ScalingResult): ScalingRow[] {
   return scalingRows(result, FLOOR, (row, maxN) => {
-    if (row.role !== 'stbass' || row.n !== maxN) return undefined;
+    if (row.role !== 'stbass' || row.n !== maxN || row.case === CAPPED) return undefined;
     const samples = result.samples[result.groups.find((group) => group.variant === row.variant && group.n === row.n)?.key ?? ''] ?? {};
     const baseline = samples[`${row.case}${BASELINE_SUFFIX}`];
     if (baseline === undefined) return { description: `≤ ${OVERHEAD_TARGET}× at ${shortN(maxN)}`, met: row.ratioToFloor === undefined ? undefined : row.ratioToFloor.median <= OVERHEAD_TARGET };
