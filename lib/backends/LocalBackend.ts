@@ -22,13 +22,20 @@ export type LocalBackendOptions = z.input<typeof localOptionsSchema>;
  * ```
  */
 export class LocalBackend extends ExecutionBackend {
-  readonly name: string = 'local';
-  override readonly concurrencyLimit: number;
+  // Declared, not defined (see ExecutionBackend): a field would hide a subclass's getter, the seed's
+  // `@property`. The name is set only where no subclass defines it; the cap only when one is given
+  // (without it, the base reads Infinity).
+  declare readonly name: string;
+  declare readonly concurrencyLimit: number;
 
   constructor(options: LocalBackendOptions = {}) {
     super();
     const parsed = parseArgument(localOptionsSchema, options, 'LocalBackend options');
-    this.concurrencyLimit = concurrencyLimitOf(parsed, 'LocalBackend options') ?? Number.POSITIVE_INFINITY;
+    const limit = concurrencyLimitOf(parsed, 'LocalBackend options');
+    // A subclass's field comes after this constructor and replaces it; its getter is found first
+    // (and is not called here: it may read fields the subclass has not set yet).
+    if (!Reflect.has(this, 'name')) this.name = 'local';
+    if (limit !== undefined) this.concurrencyLimit = limit;
   }
 
   execute(process: Process, ctx: ProcessContext): Observable<ProcessResult> {

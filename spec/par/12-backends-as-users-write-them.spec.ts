@@ -77,6 +77,47 @@ describe('SPEC 4 backends and processes written the way users write them', () =>
     });
   });
 
+  test("in virtual time: a LocalBackend subclass's getters for its name and cap are not hidden by the base's", () => {
+    const scheduler = marbleScheduler();
+    scheduler.run(({ expectObservable }) => {
+      // TypeScript flags a getter over the base's declared property (TS2611), as the issue says of
+      // the engine's old base class; plain JavaScript, tsx and ts-jest without diagnostics run it.
+      class OneAtATime extends LocalBackend {
+        // @ts-expect-error TS2611: the runtime honours the getter
+        override get name(): string {
+          return 'one-at-a-time';
+        }
+        // @ts-expect-error TS2611: the runtime honours the getter
+        override get concurrencyLimit(): number {
+          return 1;
+        }
+      }
+      const backend = new OneAtATime();
+      expect([backend.name, backend.concurrencyLimit]).toEqual(['one-at-a-time', 1]);
+      const registry = new BackendRegistry().register('one', backend);
+      const on = new Placement({ endpoint: 'one' });
+      const work = (name: string) => Process(name, () => timer(10, scheduler).pipe(map(() => ProcessResult.ok(name))));
+      const group = PLACED_PAR([work('a'), on], [work('b'), on], { registry, scheduler });
+      expectObservable(group.events$.pipe(map((event) => (event.type === 'started' ? `${eventCode(event)}@${event.backend}` : eventCode(event))))).toBe('(ab) 6ms (cd) 6ms (ef|)', {
+        a: 'started:a#1@one-at-a-time',
+        b: 'queued:b',
+        c: 'settled:a:ok',
+        d: 'started:b#1@one-at-a-time',
+        e: 'settled:b:ok',
+        f: 'done:ok',
+      });
+    });
+  });
+
+  test('a LocalBackend subclass may still give its name and cap as fields, or its cap as an option', () => {
+    class Named extends LocalBackend {
+      override readonly name = 'named';
+      override readonly concurrencyLimit = 3;
+    }
+    expect([new Named().name, new Named().concurrencyLimit]).toEqual(['named', 3]);
+    expect([new LocalBackend().name, new LocalBackend().concurrencyLimit, new LocalBackend({ concurrencyLimit: 4 }).concurrencyLimit]).toEqual(['local', Number.POSITIVE_INFINITY, 4]);
+  });
+
   test('in virtual time: a Process subclass that overrides execute$ runs its override on the LocalBackend', () => {
     const scheduler = marbleScheduler();
     scheduler.run(({ expectObservable }) => {
