@@ -15,6 +15,7 @@ import type { TokenUsage } from '../process/usage';
 import { type StreamStep, UsageMeter, textStream } from './textStream';
 import { type CallSite, type ModelFailure, toModelError } from './toModelError';
 import { modelCall } from '../telemetry/modelCall';
+import { subclassDefines } from '../backends/subclassDefines';
 
 /** Seconds a backend waits, by default, for a response to start or for the next streamed event. */
 const DEFAULT_TIMEOUT = 120;
@@ -178,16 +179,18 @@ function baseURLFromEnvironment(variable: string): string | undefined {
  * ```
  */
 export abstract class ModelBackend<Config extends object> extends ExecutionBackend {
-  readonly name: string;
-  override readonly concurrencyLimit: number;
+  // These four are declared, not defined: a field would hide a subclass's getter (the seed's
+  // `@property`). The constructor sets each from the options unless a subclass defines it.
+  declare readonly name: string;
+  declare readonly concurrencyLimit: number;
   /**
    * The `rateLimit` option: none by default, since a provider's limits depend on the account's tier
    * (Anthropic's tier 1 allows 50 requests a minute, higher tiers thousands); the 429 pause below
    * adapts to whatever the account allows. A request here is a process started on the backend.
    */
-  override readonly rateLimit: RateLimit | undefined;
+  declare readonly rateLimit: RateLimit | undefined;
   /** On by default: a 429's `retry-after` pauses new starts for every run, so 30 queued calls do not all get 429s too. */
-  override readonly pauseOnRateLimit: boolean;
+  declare readonly pauseOnRateLimit: boolean;
   /** The base URL requests go to, for a backend with a connection. */
   readonly baseURL: string | undefined;
   readonly #provider: ModelProvider;
@@ -212,11 +215,13 @@ export abstract class ModelBackend<Config extends object> extends ExecutionBacke
     this.#provider = settings.provider;
     this.#className = className;
     this.#wireNames = { ...Object.fromEntries(Object.keys(settings.configSchema.shape).map((key) => [key, snakeCase(key)])), ...settings.wireNames };
-    this.name = options.name ?? settings.defaultName;
-    this.concurrencyLimit = concurrencyLimitOfModel(options, `${className} options`) ?? DEFAULT_CONCURRENCY;
+    const name = options.name ?? settings.defaultName;
+    const concurrencyLimit = concurrencyLimitOfModel(options, `${className} options`) ?? DEFAULT_CONCURRENCY;
+    if (!subclassDefines(this, ModelBackend, 'name')) this.name = name;
+    if (!subclassDefines(this, ModelBackend, 'concurrencyLimit')) this.concurrencyLimit = concurrencyLimit;
+    if (!subclassDefines(this, ModelBackend, 'rateLimit')) this.rateLimit = options.rateLimit;
+    if (!subclassDefines(this, ModelBackend, 'pauseOnRateLimit')) this.pauseOnRateLimit = options.pauseOnRateLimit ?? true;
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT;
-    this.rateLimit = options.rateLimit;
-    this.pauseOnRateLimit = options.pauseOnRateLimit ?? true;
     this.#model = options.model;
     this.#configSchema = settings.configSchema;
     this.#requestSchema = requestSchemaFor(settings.configSchema);
@@ -232,7 +237,7 @@ export abstract class ModelBackend<Config extends object> extends ExecutionBacke
     this.apiKey = options.apiKey ?? (process.env[connection.keyVariable] || undefined);
     this.#keyHint = `pass { apiKey } to new ${className}(...) or set ${connection.keyVariable}`;
     this.#missingKey =
-      this.apiKey === undefined && connection.keyRequired(this.baseURL) ? `${className} "${this.name}" has no API key: ${this.#keyHint}` : undefined;
+      this.apiKey === undefined && connection.keyRequired(this.baseURL) ? `${className} "${name}" has no API key: ${this.#keyHint}` : undefined;
   }
 
   /**

@@ -28,6 +28,7 @@ import { type QueueRateLimit, applyQueueRateLimit, queueRateLimitSchema } from '
 import { RemoteProcessError } from './RemoteProcessError';
 import { CANCEL_VALIDITY_MS, Signer, secretSchema } from './signing';
 import { type QueueHop, queueHop } from '../telemetry/queueHop';
+import { subclassDefines } from '../backends/subclassDefines';
 
 const optionsSchema = z.strictObject(
   {
@@ -135,8 +136,10 @@ interface QueueChannel {
  * ```
  */
 export class QueueBackend extends ExecutionBackend {
-  readonly name: string;
-  override readonly concurrencyLimit: number;
+  // Declared, not defined: a field would hide a subclass's getter (the seed's `@property`); the
+  // constructor sets each from the options unless a subclass defines it.
+  declare readonly name: string;
+  declare readonly concurrencyLimit: number;
   /** The key prefix shared with the workers. */
   readonly prefix: string;
   readonly #redis: RedisClient;
@@ -164,8 +167,8 @@ export class QueueBackend extends ExecutionBackend {
   constructor(options: QueueBackendOptions) {
     super();
     const parsed = parseArgument(optionsSchema, options, 'QueueBackend options');
-    this.name = parsed.name ?? 'queue';
-    this.concurrencyLimit = parsed.concurrencyLimit ?? 64;
+    if (!subclassDefines(this, QueueBackend, 'name')) this.name = parsed.name ?? 'queue';
+    if (!subclassDefines(this, QueueBackend, 'concurrencyLimit')) this.concurrencyLimit = parsed.concurrencyLimit ?? 64;
     this.prefix = resolvePrefix(options.connection, parsed.prefix, 'QueueBackend options.prefix');
     this.#maxPayloadBytes = parsed.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     this.#callerTtl = parsed.callerTtl ?? 15;

@@ -130,6 +130,42 @@ describe('a model backend of your own, on ModelBackend', () => {
     expect(new FetchChatBackend().concurrencyLimit).toBe(4);
   });
 
+  test("a subclass's getters for its name, cap and 429 pause are not hidden by the base (the seed's @property)", async () => {
+    let inFlight = 0;
+    let peak = 0;
+    class TwoAtATime extends FetchChatBackend {
+      // @ts-expect-error TS2611: TypeScript flags a getter over the base's declared property; the runtime honours it
+      override get name(): string {
+        return 'two-at-a-time';
+      }
+      // @ts-expect-error TS2611: as above
+      override get concurrencyLimit(): number {
+        return 2;
+      }
+      // @ts-expect-error TS2611: as above
+      override get pauseOnRateLimit(): boolean {
+        return false;
+      }
+      protected override async openChatStream(request: ChatRequest<FetchChatConfig>, signal: AbortSignal): Promise<AsyncIterable<StreamStep>> {
+        inFlight += 1;
+        peak = Math.max(peak, inFlight);
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          return await super.openChatStream(request, signal);
+        } finally {
+          inFlight -= 1;
+        }
+      }
+    }
+    const backend = new TwoAtATime({ baseURL: server.openAIBaseURL, apiKey: FIXTURE_OPENAI_KEY, concurrencyLimit: 6 });
+    expect([backend.name, backend.concurrencyLimit, backend.pauseOnRateLimit]).toEqual(['two-at-a-time', 2, false]);
+    const mine = new BackendRegistry({ strict: true }).register('fetch-chat', backend);
+    const result = await PLACED_PAR(...Array.from({ length: 6 }, () => [writer, on] as const), { registry: mine }).run();
+    expect(result.value).toEqual(Array.from({ length: 6 }, () => REPLY));
+    expect(result.entries.map((entry) => entry.backend)).toEqual(Array.from({ length: 6 }, () => 'two-at-a-time'));
+    expect(peak).toBe(2);
+  });
+
   test('gets its placement.config checked, wire-format keys included', async () => {
     const result = await PLACED_PAR([writer, new Placement({ model: 'writer', endpoint: 'fetch-chat', config: { max_tokens: 3 } })], { registry }).run();
     expect(result.failures[0]?.error.message).toBe("placement.config.max_tokens: expected `maxTokens`, stbass's name for the API's `max_tokens`, received the number 3");

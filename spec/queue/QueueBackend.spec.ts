@@ -150,6 +150,32 @@ describeWithRedis('QueueBackend with an in-process worker on a real redis-server
     expect(peak).toBeLessThanOrEqual(3);
   });
 
+  test("a subclass's getter for concurrencyLimit caps the caller's jobs, as the seed's @property does", async () => {
+    class TwoAtATime extends QueueBackend {
+      // @ts-expect-error TS2611: TypeScript flags a getter over the base's declared property; the runtime honours it
+      override get concurrencyLimit(): number {
+        return 2;
+      }
+    }
+    const backend = new TwoAtATime({ connection: redis.url, concurrencyLimit: 5 });
+    const tags = Array.from({ length: 5 }, (_, index) => `getter-capped-${index}`);
+    let result;
+    try {
+      result = await PLACED_PAR(...tags.map((tag) => [sleepy.withInput({ ms: 100, tag }), on] as const), { registry: new BackendRegistry().register('queue', backend) }).run();
+    } finally {
+      await backend.close();
+    }
+    expect(backend.concurrencyLimit).toBe(2);
+    expect(result.isOk).toBe(true);
+    const started = (await listOf('test:started')).filter((entry) => tags.includes(entry.tag)) as unknown as Array<{ at: number; tag: string }>;
+    const finished = (await listOf('test:finished')).filter((entry) => tags.includes(entry.tag)) as unknown as Array<{ at: number; tag: string }>;
+    const moments = [...started.map((entry) => [entry.at, 1] as const), ...finished.map((entry) => [entry.at, -1] as const)].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    let inFlight = 0;
+    let peak = 0;
+    for (const [, delta] of moments) peak = Math.max(peak, (inFlight += delta));
+    expect(peak).toBe(2);
+  });
+
   test('an endpoint without a queue name, a too-large payload and bad options are clear errors', async () => {
     const noQueue = await PLACED_PAR([echo.withInput({ text: 'x' }), new Placement({ endpoint: 'queue' })], { registry }).run();
     expect(noQueue.failures[0]?.error).toBeInstanceOf(BackendUnavailableError);
