@@ -1,7 +1,7 @@
-import { Observable, type ObservableInput, type Subscriber, type Unsubscribable, from, isObservable, observable as observableKey } from 'rxjs';
+import { Observable, type Subscriber, type Unsubscribable, from, isObservable } from 'rxjs';
 import type { Backend } from '../backends/ExecutionBackend';
 import { CancelledError, InvalidResultError } from '../errors';
-import { type InlineSink, runInline } from '../process/Process';
+import { type InlineSink, isSubscribable, runInline } from '../process/Process';
 import { ProcessResult } from '../process/ProcessResult';
 import { addUsage } from '../process/usage';
 import { isPromiseLike } from '../validation/isPromiseLike';
@@ -161,10 +161,6 @@ function execute<T>(task: PlacedTask<T>, backend: Backend, ctx: RunContext, leas
   return lastOf(from(output), task, backend, settle);
 }
 
-/** An Observable, ours or another library's (`Symbol.observable`); not an array, a string or another iterable. */
-function isSubscribable(candidate: unknown): candidate is ObservableInput<unknown> {
-  return isObservable(candidate) || typeof (candidate as Partial<Record<string | symbol, unknown>> | null | undefined)?.[observableKey] === 'function';
-}
 
 /** Subscribes to the backend's Observable and hands its last value to `end` once it is torn down. */
 function lastOf<T>(output: Observable<unknown>, task: PlacedTask<T>, backend: Backend, end: (outcome: unknown) => void): Unsubscribable {

@@ -1,4 +1,4 @@
-import { Observable, type Unsubscribable, firstValueFrom, isObservable } from 'rxjs';
+import { type InteropObservable, Observable, type ObservableInput, type Unsubscribable, firstValueFrom, from, isObservable, observable as observableKey } from 'rxjs';
 import type { z } from 'zod';
 import { InvalidResultError, UsageError, ValidationError } from '../errors';
 import { Placement } from '../placement/Placement';
@@ -8,6 +8,19 @@ import type { FailureFields } from './Failure';
 import { type ProcessContext, holdWork, replaceInput } from './ProcessContext';
 
 /** @internal The key of `ProcessBase`'s inline runner (see `ProcessBase[runInline]`). */
+/**
+ * @internal What a body or a backend may give as an Observable: ours, or another library's
+ * (`Symbol.observable`); not an array, a string or another iterable, which `from` would also take.
+ *
+ * @example
+ * ```ts
+ * if (isSubscribable(output)) from(output).subscribe(observer);
+ * ```
+ */
+export function isSubscribable(candidate: unknown): candidate is ObservableInput<unknown> {
+  return isObservable(candidate) || typeof (candidate as Partial<Record<string | symbol, unknown>> | null | undefined)?.[observableKey] === 'function';
+}
+
 export const runInline: unique symbol = Symbol('stbass.runInline');
 
 /**
@@ -21,8 +34,11 @@ export interface InlineSink<T> {
 }
 import { ProcessResult } from './ProcessResult';
 
-/** What a process body may return: a result, a promise of one, or an Observable whose last emission is one. */
-export type ProcessOutput<T> = ProcessResult<T> | PromiseLike<ProcessResult<T>> | Observable<ProcessResult<T>>;
+/**
+ * What a process body may return: a result, a promise of one, or an Observable whose last emission
+ * is one (RxJS's, or another library's with `Symbol.observable`).
+ */
+export type ProcessOutput<T> = ProcessResult<T> | PromiseLike<ProcessResult<T>> | Observable<ProcessResult<T>> | InteropObservable<ProcessResult<T>>;
 
 /** A process body. */
 export type RunFunction<T, Input = unknown> = (ctx: ProcessContext<Input>) => ProcessOutput<T>;
@@ -173,7 +189,8 @@ export abstract class ProcessBase<T = unknown> implements Process<T> {
       output.then(finish, fail);
       return output;
     }
-    if (!isObservable(output)) {
+    // An Observable of another library (`Symbol.observable`) is one too, as from a backend's execute.
+    if (!isSubscribable(output)) {
       finish(output);
       return undefined;
     }
@@ -183,7 +200,7 @@ export abstract class ProcessBase<T = unknown> implements Process<T> {
     let emitted = false;
     let ended: 'completed' | 'errored' | undefined;
     let error: unknown;
-    const subscription = output.subscribe({
+    const subscription = from(output).subscribe({
       next: (value) => {
         last = value;
         emitted = true;

@@ -1,4 +1,4 @@
-import { type Observable, type ObservableInput, type SchedulerLike, map, switchMap, timer } from 'rxjs';
+import { type InteropObservable, type Observable, type ObservableInput, type SchedulerLike, map, observable, switchMap, timer } from 'rxjs';
 import {
   BackendRegistry,
   ExecutionBackend,
@@ -116,6 +116,32 @@ describe('SPEC 4 backends and processes written the way users write them', () =>
     }
     expect([new Named().name, new Named().concurrencyLimit]).toEqual(['named', 3]);
     expect([new LocalBackend().name, new LocalBackend().concurrencyLimit, new LocalBackend({ concurrencyLimit: 4 }).concurrencyLimit]).toEqual(['local', Number.POSITIVE_INFINITY, 4]);
+  });
+
+  test("a body may return another library's Observable (one with Symbol.observable), as a backend's execute may", async () => {
+    let unsubscribed = 0;
+    // The interop shape of zen-observable, xstream or a second copy of RxJS: only Symbol.observable.
+    const foreign = (value: string) => ({
+      [observable]: () => ({
+        subscribe(observer: { next(value: ProcessResult): void; complete(): void }) {
+          const handle = setTimeout(() => {
+            observer.next(ProcessResult.ok(value));
+            observer.complete();
+          }, 1);
+          return {
+            unsubscribe() {
+              clearTimeout(handle);
+              unsubscribed += 1;
+            },
+          };
+        },
+      }),
+    });
+    // Typed as RxJS types it (`Symbol.observable`); at runtime the key is RxJS's own, as other libraries use.
+    const body = Process('foreign', () => foreign('from another library') as unknown as InteropObservable<ProcessResult<string>>);
+    const result = await PLACED_PAR([body, new Placement({})], [body, new Placement({})]).run();
+    expect(result.value).toEqual(['from another library', 'from another library']);
+    expect(unsubscribed).toBe(2);
   });
 
   test('in virtual time: a Process subclass that overrides execute$ runs its override on the LocalBackend', () => {
