@@ -46,6 +46,16 @@ describeWithRedis('QueueBackend with an in-process worker on a real redis-server
 
   const listOf = async (key: string): Promise<Array<{ tag: string; worker: string; reason?: string }>> =>
     (await log.lrange(key, 0, -1)).map((entry) => JSON.parse(entry) as { tag: string; worker: string; reason?: string });
+  /** The most of the jobs tagged `tags` running at once, from the workers' start and finish logs. */
+  const peakInFlight = async (tags: readonly string[]): Promise<number> => {
+    const started = (await listOf('test:started')).filter((entry) => tags.includes(entry.tag)) as unknown as Array<{ at: number; tag: string }>;
+    const finished = (await listOf('test:finished')).filter((entry) => tags.includes(entry.tag)) as unknown as Array<{ at: number; tag: string }>;
+    const moments = [...started.map((entry) => [entry.at, 1] as const), ...finished.map((entry) => [entry.at, -1] as const)].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    let inFlight = 0;
+    let peak = 0;
+    for (const [, delta] of moments) peak = Math.max(peak, (inFlight += delta));
+    return peak;
+  };
 
   test('runs a registered process by name on the worker, with its validated input', async () => {
     const result = await PLACED_PAR([echo.withInput({ text: 'hi' }), on], { registry }).run();
@@ -141,12 +151,7 @@ describeWithRedis('QueueBackend with an in-process worker on a real redis-server
     const tags = Array.from({ length: 7 }, (_, index) => `capped-${index}`);
     const result = await PLACED_PAR(...tags.map((tag) => [sleepy.withInput({ ms: 150, tag }), on] as const), { registry }).run();
     expect(result.isOk).toBe(true);
-    const started = (await listOf('test:started')).filter((entry) => tags.includes(entry.tag)) as unknown as Array<{ at: number; tag: string }>;
-    const finished = (await listOf('test:finished')).filter((entry) => tags.includes(entry.tag)) as unknown as Array<{ at: number; tag: string }>;
-    const moments = [...started.map((entry) => [entry.at, 1] as const), ...finished.map((entry) => [entry.at, -1] as const)].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    let inFlight = 0;
-    let peak = 0;
-    for (const [, delta] of moments) peak = Math.max(peak, (inFlight += delta));
+    const peak = await peakInFlight(tags);
     expect(peak).toBeLessThanOrEqual(3);
   });
 
@@ -167,12 +172,7 @@ describeWithRedis('QueueBackend with an in-process worker on a real redis-server
     }
     expect(backend.concurrencyLimit).toBe(2);
     expect(result.isOk).toBe(true);
-    const started = (await listOf('test:started')).filter((entry) => tags.includes(entry.tag)) as unknown as Array<{ at: number; tag: string }>;
-    const finished = (await listOf('test:finished')).filter((entry) => tags.includes(entry.tag)) as unknown as Array<{ at: number; tag: string }>;
-    const moments = [...started.map((entry) => [entry.at, 1] as const), ...finished.map((entry) => [entry.at, -1] as const)].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    let inFlight = 0;
-    let peak = 0;
-    for (const [, delta] of moments) peak = Math.max(peak, (inFlight += delta));
+    const peak = await peakInFlight(tags);
     expect(peak).toBe(2);
   });
 
