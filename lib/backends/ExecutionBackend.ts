@@ -77,7 +77,9 @@ export interface ExecutionBackend {
 // At runtime the cap reads Infinity until a subclass says otherwise, with a field (assigned or
 // defined: the setter turns an assignment into the subclass's own property) or a getter.
 Object.defineProperty(ExecutionBackend.prototype, 'concurrencyLimit', {
-  get: () => Number.POSITIVE_INFINITY,
+  get() {
+    return Number.POSITIVE_INFINITY;
+  },
   set(this: ExecutionBackend, value: unknown) {
     Object.defineProperty(this, 'concurrencyLimit', { value, writable: true, enumerable: true, configurable: true });
   },

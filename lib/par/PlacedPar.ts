@@ -171,7 +171,9 @@ export class PlacedPar<T = unknown, Values = T[]> extends Observable<ParEvent<T,
         policy: onFailure,
         registry,
         scheduler,
-        now: () => scheduler.now(),
+        now() {
+          return scheduler.now();
+        },
         parent: ctx?.processName ?? parent,
         deadline: at === undefined ? undefined : new Date(at),
         deadlineAt: at,

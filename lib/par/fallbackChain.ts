@@ -182,8 +182,10 @@ export function fallbackChain<T>(task: PlacedTask<T>, chain: ChainState<T>, plac
             if (shown === run) subscriber.next(inner);
             else run.held.push(inner);
           },
-          error: (error: unknown) => subscriber.error(error),
-          complete: () => undefined, // its settlement said all
+          error(error: unknown) {
+            subscriber.error(error);
+          },
+          complete() {}, // its settlement said all
         }),
       };
       running.set(placed, run);

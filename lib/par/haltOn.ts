@@ -44,7 +44,7 @@ export function haltOn<T>(policy: FailurePolicy, stop: (stop: Stop) => void, the
           stop(() => error);
           if (then !== undefined) subscriber.error(then.error(failure, settlement.task));
         },
-        complete: () => {
+        complete() {
           if (!halted || then === undefined) subscriber.complete();
         },
       });

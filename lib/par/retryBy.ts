@@ -46,7 +46,7 @@ export function retryBy<T>(task: PlacedTask<T>, policy: RetryPolicy): MonoTypeOp
             backoff = timerAt(scheduler, at).subscribe(run);
             if (verbose) subscriber.next({ type: 'retrying', index: task.index, name: task.process.name, placement: task.placement, attempt: task.attempts + 1, delay, failure });
           },
-          complete: () => {
+          complete() {
             if (backoff === undefined) subscriber.complete();
           },
         });

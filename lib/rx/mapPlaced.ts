@@ -71,7 +71,9 @@ export function mapPlaced<Source, Item extends PlacedItem>(
         policy: onFailure,
         registry,
         scheduler,
-        now: () => scheduler.now(),
+        now() {
+          return scheduler.now();
+        },
         parent,
         deadline: sharedDeadline,
         deadlineAt: sharedDeadline?.getTime(),
