@@ -138,24 +138,27 @@ class Attempt<T> implements Unsubscribable, InlineSink<T> {
 function execute<T>(task: PlacedTask<T>, backend: Backend, ctx: RunContext, lease: Lease, attempt: Attempt<T>): Unsubscribable | undefined {
   const settle = (outcome: unknown): void => attempt.settle(outcome);
   let output: unknown;
+  // What the backend gave is read inside too: a `then` or `Symbol.observable` of its own that throws
+  // (or a revoked Proxy) is its failure, not the run's error.
   try {
     output = backend.execute(task.process, ctx);
+    if (output instanceof ProcessResult) {
+      settle(output);
+      return undefined;
+    }
+    if (isPromiseLike(output) && !isObservable(output)) {
+      // A promise cannot be cancelled: the slot is the backend's until it settles. (Not adopted with
+      // Promise.resolve: a thenable that settles at once, as in virtual time, must stay synchronous.)
+      lease.holdUntil(output);
+      output.then(settle, (error: unknown) => settle(failedNow(task, error)));
+      return undefined;
+    }
+    if (!isSubscribable(output)) {
+      settle(failedNow(task, new InvalidResultError(output, `backend "${backend.name}" execute()`)));
+      return undefined;
+    }
   } catch (error) {
     settle(failedNow(task, error));
-    return undefined;
-  }
-  if (output instanceof ProcessResult) {
-    settle(output);
-    return undefined;
-  }
-  if (isPromiseLike(output) && !isObservable(output)) {
-    // A promise cannot be cancelled: the slot is the backend's until it settles.
-    lease.holdUntil(output);
-    output.then(settle, (error: unknown) => settle(failedNow(task, error)));
-    return undefined;
-  }
-  if (!isSubscribable(output)) {
-    settle(failedNow(task, new InvalidResultError(output, `backend "${backend.name}" execute()`)));
     return undefined;
   }
   return lastOf(from(output), task, backend, settle);
@@ -168,15 +171,15 @@ function lastOf<T>(output: Observable<unknown>, task: PlacedTask<T>, backend: Ba
   let emitted = false;
   let settled = false;
   const subscription = output.subscribe({
-    next: (value) => {
+    next(value) {
       outcome = value;
       emitted = true;
     },
-    error: (error: unknown) => {
+    error(error: unknown) {
       outcome = failedNow(task, error);
       settled = true;
     },
-    complete: () => {
+    complete() {
       settled = true;
       if (!emitted) outcome = failedNow(task, new InvalidResultError(undefined, `backend "${backend.name}" completed without a result; it`));
     },

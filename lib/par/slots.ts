@@ -65,9 +65,10 @@ class SlotLease implements Lease {
   }
 
   holdUntil(work: PromiseLike<unknown>): void {
-    this.hold();
     const unhold = (): void => this.unhold();
+    // `then` first: one that throws (a hostile thenable: its caller fails it) leaves nothing held.
     work.then(unhold, unhold);
+    this.hold();
   }
 
   end(): void {

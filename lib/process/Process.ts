@@ -178,20 +178,22 @@ export abstract class ProcessBase<T = unknown> implements Process<T> {
       ctx[replaceInput](parsed.data);
     }
     let output: unknown;
+    // What the body gave is read inside too: a `then` or `Symbol.observable` of its own that throws
+    // (or a revoked Proxy) is its failure.
     try {
       // On a copy, `run` is called on the constructed instance: only it holds the #private fields.
       output = this.run.call((this as { [originOf]?: ProcessBase<T> })[originOf] ?? this, ctx);
+      if (isPromiseLike(output) && !isObservable(output)) {
+        output.then(finish, fail);
+        return output;
+      }
+      // An Observable of another library (`Symbol.observable`) is one too, as from a backend's execute.
+      if (!isSubscribable(output)) {
+        finish(output);
+        return undefined;
+      }
     } catch (error) {
       fail(error);
-      return undefined;
-    }
-    if (isPromiseLike(output) && !isObservable(output)) {
-      output.then(finish, fail);
-      return output;
-    }
-    // An Observable of another library (`Symbol.observable`) is one too, as from a backend's execute.
-    if (!isSubscribable(output)) {
-      finish(output);
       return undefined;
     }
     // The result is handed on once the body's subscription is torn down, so its finalizers have run
@@ -200,16 +202,18 @@ export abstract class ProcessBase<T = unknown> implements Process<T> {
     let emitted = false;
     let ended: 'completed' | 'errored' | undefined;
     let error: unknown;
+    // Methods, not arrows, here and in the engine's observers: the build wraps every named arrow to
+    // keep its name, and the core's bytes are budgeted.
     const subscription = from(output).subscribe({
-      next: (value) => {
+      next(value) {
         last = value;
         emitted = true;
       },
-      error: (thrown: unknown) => {
+      error(thrown: unknown) {
         error = thrown;
         ended = 'errored';
       },
-      complete: () => {
+      complete() {
         ended = 'completed';
       },
     });

@@ -6,6 +6,7 @@ import {
   DeadlineExceededError,
   FailurePolicy,
   InvalidResultError,
+  LocalBackend,
   PLACED_PAR,
   Placement,
   Process,
@@ -28,6 +29,13 @@ describe('SPEC 5.8 whatever a backend does becomes a Failure', () => {
     'resolves a non-ProcessResult': () => Promise.resolve({ ok: true }) as unknown as Promise<ProcessResult>,
     'returns something that is not an ObservableInput': () => 7 as unknown as Promise<ProcessResult>,
     'never finishes': () => NEVER,
+    'returns a thenable whose then throws': () => ({ then: () => { throw new Error('then throws'); } }),
+    'returns a thenable whose then getter throws': () => ({ get then(): never { throw new Error('then getter throws'); } }),
+    'returns a revoked Proxy': () => {
+      const { proxy, revoke } = Proxy.revocable({}, {});
+      revoke();
+      return proxy as unknown as Promise<ProcessResult>;
+    },
   };
 
   test.each(Object.keys(behaviours))('a backend that %s', async (behaviour) => {
@@ -52,6 +60,24 @@ describe('SPEC 5.8 whatever a backend does becomes a Failure', () => {
     if (behaviour === 'rejects with a non-Error') expect(failure?.error.cause).toBe('a string');
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect(events[events.length - 1]).toBe('done');
+  });
+
+  test('a process body that returns a hostile thenable or a revoked Proxy fails that pair, and frees its slot for the next', async () => {
+    const hostile: Record<string, () => unknown> = {
+      'then throws': () => ({ then: () => { throw new Error('then throws'); } }),
+      'then getter throws': () => ({ get then(): never { throw new Error('then getter throws'); } }),
+      'revoked Proxy': () => {
+        const { proxy, revoke } = Proxy.revocable({}, {});
+        revoke();
+        return proxy;
+      },
+    };
+    const registry = new BackendRegistry().register('one', new LocalBackend({ concurrencyLimit: 1 }));
+    const on = new Placement({ endpoint: 'one' });
+    const pairs = [...Object.entries(hostile).map(([name, body]) => [Process(name, body as () => Promise<ProcessResult>), on] as const), [Process('after', () => ProcessResult.ok('ran')), on] as const];
+    const result = await PLACED_PAR(...pairs, { registry, onFailure: FailurePolicy.COLLECT }).run();
+    expect(result.failures.map((failure) => [failure.processName, failure.error.message.length > 0])).toEqual(Object.keys(hostile).map((name) => [name, true]));
+    expect(result.at(3).value).toBe('ran');
   });
 
   test.each([
