@@ -1,7 +1,8 @@
 // Runs `npm run bench` beside the engine that issue 10 replaced (`npm run bench:baseline -- <bench
 // args>`): builds that commit once, from this clone's history, into the system's temporary directory
-// (its sources, a link to this checkout's node_modules, its own build script), then runs the bench with STBASS_BENCH_BASELINE
-// pointing at its dist/cjs, so that every overhead table shows the "× previous engine" ratios.
+// (its sources, a link to this checkout's node_modules, its own build script), then runs the bench
+// with STBASS_BENCH_BASELINE pointing at its dist/cjs, so that every overhead table shows the
+// "× previous engine" ratios.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,8 +20,6 @@ const entry = join(dir, 'dist', 'cjs', 'index.js');
 
 if (!existsSync(entry)) {
   process.stderr.write(`bench:baseline: building ${BASELINE_COMMIT.slice(0, 7)} into ${dir}\n`);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
   // A clone made with --depth has no such commit: say so rather than run the bench without it.
   try {
     execFileSync('git', ['cat-file', '-e', `${BASELINE_COMMIT}^{commit}`], { cwd: root, stdio: 'ignore' });
@@ -28,6 +27,9 @@ if (!existsSync(entry)) {
     process.stderr.write(`bench:baseline: commit ${BASELINE_COMMIT} is not in this clone's history (a shallow clone?); fetch it first\n`);
     process.exit(1);
   }
+  // A build cut short leaves no entry point: start it again from nothing.
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
   const archive = execFileSync('git', ['archive', '--format=tar', BASELINE_COMMIT], { cwd: root, maxBuffer: 1 << 28 });
   execFileSync('tar', ['-x', '-C', dir], { input: archive });
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');

@@ -164,7 +164,6 @@ function execute<T>(task: PlacedTask<T>, backend: Backend, ctx: RunContext, leas
   return lastOf(from(output), task, backend, settle);
 }
 
-
 /** Subscribes to the backend's Observable and hands its last value to `end` once it is torn down. */
 function lastOf<T>(output: Observable<unknown>, task: PlacedTask<T>, backend: Backend, end: (outcome: unknown) => void): Unsubscribable {
   let outcome: unknown;

@@ -7,7 +7,6 @@ import { isPlainObject, readableIssues } from '../validation/parse';
 import type { FailureFields } from './Failure';
 import { type ProcessContext, holdWork, replaceInput } from './ProcessContext';
 
-/** @internal The key of `ProcessBase`'s inline runner (see `ProcessBase[runInline]`). */
 /**
  * @internal What a body or a backend may give as an Observable: ours, or another library's
  * (`Symbol.observable`); not an array, a string or another iterable, which `from` would also take.
@@ -21,6 +20,7 @@ export function isSubscribable(candidate: unknown): candidate is ObservableInput
   return isObservable(candidate) || typeof (candidate as Partial<Record<string | symbol, unknown>> | null | undefined)?.[observableKey] === 'function';
 }
 
+/** @internal The key of `ProcessBase`'s inline runner (see `ProcessBase[runInline]`). */
 export const runInline: unique symbol = Symbol('stbass.runInline');
 
 /**
