@@ -34,6 +34,17 @@ const untracked: RateTicket = {
   settle() {},
 };
 
+/**
+ * The first instant (ms) a whole window of `perMs` after `at`: the windows are ages (`now - at`), and
+ * `at + perMs` can round below one (6.666666666666667 + 26 is 32.666666666666664, which is
+ * 25.999999999999996 after it), which let a fourth start into a window of three.
+ */
+function windowEnd(at: number, perMs: number): number {
+  let end = at + perMs;
+  while (end - at < perMs) end += Math.abs(end) * Number.EPSILON;
+  return end;
+}
+
 class TokenTicket implements RateTicket {
   #spent = 0;
 
@@ -158,7 +169,7 @@ export class RateGate {
   #allowedAt(now: number, tokens: number): number {
     let at = this.#pausedUntil;
     const requests = this.#requests;
-    if (requests !== undefined && this.#starts.length >= requests.limit) at = Math.max(at, (this.#starts[this.#oldest] ?? now) + requests.perMs);
+    if (requests !== undefined && this.#starts.length >= requests.limit) at = Math.max(at, windowEnd(this.#starts[this.#oldest] ?? now, requests.perMs));
     const window = this.#tokens;
     if (window !== undefined) {
       this.#slideTokens(now, window.perMs);
@@ -175,7 +186,7 @@ export class RateGate {
       const charge = this.#charges[index];
       if (charge === undefined) break;
       sum -= charge.amount;
-      if (sum <= 0 || sum + tokens <= limit) return charge.at + perMs;
+      if (sum <= 0 || sum + tokens <= limit) return windowEnd(charge.at, perMs);
     }
     return now;
   }
@@ -183,7 +194,7 @@ export class RateGate {
   #slideTokens(now: number, perMs: number): void {
     const charges = this.#charges;
     let head = this.#chargesHead;
-    for (let charge = charges[head]; charge !== undefined && charge.at + perMs <= now; charge = charges[++head]) {
+    for (let charge = charges[head]; charge !== undefined && now - charge.at >= perMs; charge = charges[++head]) {
       charge.live = false;
       this.#tokenSum -= charge.amount;
     }

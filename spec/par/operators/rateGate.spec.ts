@@ -24,6 +24,26 @@ describe('RateGate: sliding windows of starts and tokens on the run’s clock', 
     });
   });
 
+  test('requests: a window is an age, not a sum: a start 25.999999999999996 ms after the oldest is refused on a window of 26 ms', () => {
+    // Found by property 3b at full counts: 6.666666666666667 + 26 rounds to 32.666666666666664, the
+    // very instant of the next start, though that start is less than 26 ms after the oldest.
+    const scheduler = virtual();
+    scheduler.run(() => {
+      const wakes: number[] = [];
+      const gate = new RateGate({ requests: { limit: 1, per: 0.026 } }, () => wakes.push(scheduler.now()));
+      const demand = { scheduler, tokens: 0 };
+      const oldest = 6.666666666666667;
+      const next = 32.666666666666664;
+      scheduler.schedule(() => expect(gate.admit(demand)).toBeDefined(), oldest);
+      scheduler.schedule(() => expect(gate.admit(demand)).toBeUndefined(), next);
+      scheduler.flush();
+      expect(wakes).toHaveLength(1);
+      const [woken = 0] = wakes;
+      expect(woken - oldest).toBeGreaterThanOrEqual(26);
+      expect(gate.admit(demand)).toBeDefined();
+    });
+  });
+
   test('tokens: a reservation not spent comes back when the ticket settles; spending beyond it counts when recorded', () => {
     const scheduler = virtual();
     scheduler.run(() => {
