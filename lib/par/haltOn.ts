@@ -33,7 +33,7 @@ export function haltOn<T>(policy: FailurePolicy, stop: (stop: Stop) => void, the
     new Observable<EngineEvent<T>>((subscriber) => {
       let halted = false;
       subscribeLinked(source, subscriber, {
-        next: (event) => {
+        next(event) {
           if (halted) return then === undefined ? subscriber.next(event) : undefined;
           const settlement = event.type === 'settled' && event.byStop !== true && !event.task.process.isOptional ? event : undefined;
           const failure = settlement?.result.failureOrUndefined;

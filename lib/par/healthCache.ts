@@ -43,7 +43,14 @@ function ask(backend: Backend): unknown {
   if (!isObservable(answer) && !isPromiseLike(answer)) return answer;
   return from(answer).pipe(
     take(1),
-    share({ connector: () => new ReplaySubject<unknown>(1), resetOnError: false, resetOnComplete: false, resetOnRefCountZero: true }),
+    share({
+      connector() {
+        return new ReplaySubject<unknown>(1);
+      },
+      resetOnError: false,
+      resetOnComplete: false,
+      resetOnRefCountZero: true,
+    }),
   );
 }
 

@@ -25,7 +25,11 @@ export function ownDeadline<T>(task: PlacedTask<T>): MonoTypeOperatorFunction<En
   if (at === undefined) return (source) => source;
   return (source) =>
     new Observable<EngineEvent<T>>((subscriber) => {
-      const running = subscribeLinked(source, subscriber, { next: (event) => subscriber.next(event) });
+      const running = subscribeLinked(source, subscriber, {
+        next(event) {
+          subscriber.next(event);
+        },
+      });
       const timer = timerAt(task.settings.scheduler, at).subscribe(() => {
         const error = deadlineError(task);
         task.cutReason = error;

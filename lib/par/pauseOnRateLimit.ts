@@ -28,7 +28,7 @@ export function pauseOnRateLimit<T>(task: PlacedTask<T>, backend: Backend, gate:
   return (source) =>
     new Observable<EngineEvent<T>>((subscriber) => {
       subscribeLinked(source, subscriber, {
-        next: (event) => {
+        next(event) {
           const failure = event.type === 'settled' ? event.result.failureOrUndefined : undefined;
           const wait = failure === undefined ? 0 : retryAfterOf(failure.error);
           if (failure !== undefined && wait > 0) {

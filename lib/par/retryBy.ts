@@ -34,7 +34,7 @@ export function retryBy<T>(task: PlacedTask<T>, policy: RetryPolicy): MonoTypeOp
         backoff = undefined;
         const attemptsBefore = task.attempts;
         subscribeLinked(source, subscriber, {
-          next: (event) => {
+          next(event) {
             const failure = event.type === 'settled' ? event.result.failureOrUndefined : undefined;
             // Only an attempt that ran is retried: a backend that failed its health check is final.
             const ran = task.attempts > attemptsBefore;

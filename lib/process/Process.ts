@@ -136,7 +136,7 @@ export abstract class ProcessBase<T = unknown> implements Process<T> {
         get closed() {
           return subscriber.closed;
         },
-        settle: (result) => {
+        settle(result) {
           if (result === undefined) return;
           subscriber.next(result);
           subscriber.complete();

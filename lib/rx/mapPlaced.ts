@@ -94,7 +94,11 @@ export function mapPlaced<Source, Item extends PlacedItem>(
           return placePair(index++, pair, settings, ownDeadlineAt);
         }),
       );
-      const run$ = runPlaced(tasks$, settings, { error: (failure, task) => new ItemFailedError(task.index, failure) });
+      const run$ = runPlaced(tasks$, settings, {
+        error(failure, task) {
+          return new ItemFailedError(task.index, failure);
+        },
+      });
       const settled$ = (telemetry === undefined ? run$ : telemetry.run(run$)).pipe(filter(isSettlement));
       return (ordered ? settled$.pipe(inSourceOrder()) : settled$).pipe(map((settlement) => settlement.result));
     });

@@ -132,7 +132,7 @@ class TracedRun implements RunTelemetry {
         span.end();
       };
       const observer: Observer<EngineEvent<T>> = {
-        next: (event) => {
+        next(event) {
           subscriber.next(event);
           // Ended after the settlement went on, so that a `retrying` event it led to is on this span.
           if (event.type === 'settled') {
@@ -140,8 +140,12 @@ class TracedRun implements RunTelemetry {
             end(outcomeOf(event.result), failure?.error);
           }
         },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.complete(),
+        error(error: unknown) {
+          subscriber.error(error);
+        },
+        complete() {
+          subscriber.complete();
+        },
       };
       // The body is called inside the attempt's context: its own spans (a fetch, a model call, a
       // nested group) are children of this attempt.

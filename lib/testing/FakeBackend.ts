@@ -352,9 +352,17 @@ export class FakeBackend implements Backend {
         } else {
           work.add(
             process.execute$(ctx).subscribe({
-              next: (result) => subscriber.next(result),
-              error: (error: unknown) => (finish(), subscriber.error(error)),
-              complete: () => (finish(), subscriber.complete()),
+              next(result) {
+                subscriber.next(result);
+              },
+              error(error: unknown) {
+                finish();
+                subscriber.error(error);
+              },
+              complete() {
+                finish();
+                subscriber.complete();
+              },
             }),
           );
         }

@@ -132,9 +132,13 @@ export function toMarbles(scheduler: SchedulerLike = asyncScheduler, options: Ma
       const origin = scheduler.now();
       const events: TimedEvent[] = [];
       return source.subscribe({
-        next: (event) => events.push({ frame: scheduler.now() - origin, event }),
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => {
+        next(event) {
+          events.push({ frame: scheduler.now() - origin, event });
+        },
+        error(error: unknown) {
+          subscriber.error(error);
+        },
+        complete() {
           let diagram: MarbleDiagram;
           try {
             diagram = eventsToMarbles(events, { code: options.code, completeAt: scheduler.now() - origin });
