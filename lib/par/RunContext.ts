@@ -1,3 +1,4 @@
+import { type LazyProcessId, drawProcessId } from '../process/LazyProcessId';
 import { ProcessContext, holdWork, replaceInput } from '../process/ProcessContext';
 import type { TokenUsage } from '../process/usage';
 import type { Placement } from '../placement/Placement';
@@ -21,6 +22,7 @@ export class RunContext extends ProcessContext {
   readonly #attempt: number;
   readonly #lease: Lease;
   #onEmit: ((value: unknown) => void) | undefined;
+  #processId: LazyProcessId | undefined;
 
   constructor(task: PlacedTask<unknown>, backend: string, attempt: number, lease: Lease, onEmit: ((value: unknown) => void) | undefined) {
     super(NO_FIELDS);
@@ -30,6 +32,15 @@ export class RunContext extends ProcessContext {
     this.#lease = lease;
     this.#onEmit = onEmit;
     if (task.process.boundInput !== undefined) this[replaceInput](task.process.boundInput);
+  }
+
+  override get processId(): string {
+    return drawProcessId(this.lazyId);
+  }
+
+  /** The id as the attempt's failure takes it: drawn when the body or the failure first reads it. */
+  get lazyId(): LazyProcessId {
+    return (this.#processId ??= {});
   }
 
   override get processName(): string {

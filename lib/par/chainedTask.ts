@@ -1,6 +1,6 @@
 import type { Placement } from '../placement/Placement';
 import type { Process, ProcessBase } from '../process/Process';
-import type { ProcessContext } from '../process/ProcessContext';
+import type { RunContext } from './RunContext';
 import { type TokenUsage, addUsage } from '../process/usage';
 import type { ChainSpec } from './chainSpec';
 import type { PlacementAttempt } from './PARResult';
@@ -52,7 +52,7 @@ class ChainedTask<T> implements PlacedTask<T> {
     return this.chain.current.backend;
   }
 
-  get context(): ProcessContext | undefined {
+  get context(): RunContext | undefined {
     return this.chain.current.context;
   }
 

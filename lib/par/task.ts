@@ -6,7 +6,6 @@ import type { BackendRegistry } from '../placement/BackendRegistry';
 import type { Placement } from '../placement/Placement';
 import { Failure, type FailureFields } from '../process/Failure';
 import { type Process, ProcessBase } from '../process/Process';
-import type { ProcessContext } from '../process/ProcessContext';
 import { ProcessResult } from '../process/ProcessResult';
 import type { TokenUsage } from '../process/usage';
 import type { FailurePolicy } from '../policy/FailurePolicy';
@@ -14,6 +13,7 @@ import type { FallbackEvent, PartialEvent, PausedEvent, QueuedEvent, RestartedEv
 import type { ChainState } from './chainedTask';
 import type { HealthCache } from './healthCache';
 import type { RunTelemetry } from '../telemetry/RunTelemetry';
+import type { RunContext } from './RunContext';
 
 /** What a run is: its policy, clock, registry and deadline, shared by every process it places. */
 export interface RunSettings {
@@ -73,7 +73,7 @@ export interface PlacedTask<T> {
   /** Why the run cut this process (HALT, the deadline, unsubscription): its signal's abort reason. */
   cutReason: Error | undefined;
   /** The last attempt's context, for the failure's process id and checkpoint. */
-  context: ProcessContext | undefined;
+  context: RunContext | undefined;
   /** Set on a pair with several placements: it runs as a fallback chain (fallbackChain.ts). */
   readonly chain?: ChainState<T>;
 }
@@ -118,7 +118,7 @@ function knownFields(task: PlacedTask<unknown>, failedAt?: Date): FailureFields 
   return {
     processName: task.process.name,
     key: task.key,
-    processId: task.context?.processId,
+    processId: task.context?.lazyId,
     startedAt: task.startedAt === undefined ? undefined : new Date(task.startedAt),
     failedAt,
     placement: task.placement,

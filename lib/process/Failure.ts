@@ -1,11 +1,13 @@
 import type { Placement } from '../placement/Placement';
+import { type LazyProcessId, drawProcessId } from './LazyProcessId';
 
 /** The context a failure may carry; every field is optional when building one. */
 export interface FailureFields {
   readonly processName?: string;
   /** The pair's key in a keyed group. */
   readonly key?: string | undefined;
-  readonly processId?: string;
+  /** The process's id; an engine's failure may carry one not drawn yet (see `Failure.processId`). */
+  readonly processId?: string | LazyProcessId;
   readonly startedAt?: Date;
   readonly failedAt?: Date;
   readonly placement?: Placement;
@@ -53,7 +55,6 @@ export class Failure {
   readonly processName: string;
   /** The pair's key in a keyed group (`PLACED_PAR({ plan: pair })`), `undefined` in a positional one. */
   readonly key: string | undefined;
-  readonly processId: string | undefined;
   readonly startedAt: Date | undefined;
   readonly failedAt: Date;
   readonly placement: Placement | undefined;
@@ -67,6 +68,7 @@ export class Failure {
    * to last (empty otherwise).
    */
   readonly previous: readonly Failure[];
+  readonly #processId: string | LazyProcessId | undefined;
   /** A stack given explicitly (a remote one); otherwise the error's own is read when asked for. */
   readonly #stack: string | undefined;
   /** The fields as given, before defaults: what `fillMissing` may not replace. */
@@ -76,7 +78,7 @@ export class Failure {
     this.error = error;
     this.processName = fields.processName ?? 'unknown';
     this.key = fields.key;
-    this.processId = fields.processId;
+    this.#processId = fields.processId;
     this.startedAt = fields.startedAt;
     this.failedAt = fields.failedAt ?? new Date();
     this.placement = fields.placement;
@@ -111,6 +113,14 @@ export class Failure {
    */
   get stack(): string | undefined {
     return this.#stack ?? this.error.stack;
+  }
+
+  /**
+   * The id of the process's execution (its `ctx.processId`). Read lazily, as `stack` is: a process
+   * cut by a deadline or a HALT that never read its id has one drawn only when this is read.
+   */
+  get processId(): string | undefined {
+    return this.#processId === undefined ? undefined : drawProcessId(this.#processId);
   }
 
   /** Seconds from start to failure, or `undefined` without a start. */

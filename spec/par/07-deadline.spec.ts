@@ -1,5 +1,5 @@
 import { NEVER, map } from 'rxjs';
-import { BackendRegistry, DeadlineExceededError, type PARResult, type ParEvent, FailurePolicy, PLACED_PAR, Placement, Process, ProcessResult } from '../../lib';
+import { BackendRegistry, DeadlineExceededError, type PARResult, type ParEvent, FailurePolicy, PLACED_PAR, Placement, Process, type ProcessContext, ProcessResult } from '../../lib';
 import { FakeBackend } from '../../lib/testing';
 import { eventCode, marbleScheduler } from '../support/helpers';
 
@@ -70,5 +70,36 @@ describe('SPEC 5.7 the deadline cancels every unsettled process', () => {
     const result = await PLACED_PAR(Process('late', () => ((ran = true), ProcessResult.ok())), { deadline: new Date(Date.now() - 1_000) }).run();
     expect(ran).toBe(false);
     expect((result.failures[0]?.error as DeadlineExceededError).phase).toBe('waiting');
+  });
+  test("a cut process's failure carries its execution's id, the one its context gives, whenever either is read", () => {
+    // A cut draws no id for a process that never read its own (see LazyProcessId): the failure's id
+    // is drawn when it is first read, from the context's own, so both always agree.
+    const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const scheduler = marbleScheduler();
+    const contexts = new Map<string, ProcessContext>();
+    let readEarly: string | undefined;
+    const keep = (name: string, readId: boolean) =>
+      Process(name, (ctx) => {
+        contexts.set(name, ctx);
+        if (readId) readEarly = ctx.processId;
+        return NEVER;
+      });
+    let result: PARResult | undefined;
+    scheduler.run(() => {
+      PLACED_PAR(keep('quiet', false), keep('curious', true), keep('late', false), { deadline: 0.01, scheduler, onFailure: FailurePolicy.COLLECT }).result$.subscribe((settled) => (result = settled));
+    });
+    const [quiet, curious, late] = result?.failures ?? [];
+    // Read from the failure first, then from the context kept past the run:
+    expect(quiet?.processId).toMatch(UUID);
+    expect(quiet?.processId).toBe(quiet?.processId);
+    expect(contexts.get('quiet')?.processId).toBe(quiet?.processId);
+    // Read by the body before the cut:
+    expect(curious?.processId).toBe(readEarly);
+    // Read from the context first (after the run), then from the failure and its JSON:
+    const lateId = contexts.get('late')?.processId;
+    expect(lateId).toMatch(UUID);
+    expect(late?.processId).toBe(lateId);
+    expect(late?.toJSON().processId).toBe(lateId);
+    expect(new Set([quiet?.processId, curious?.processId, late?.processId]).size).toBe(3);
   });
 });
