@@ -223,7 +223,6 @@ export class BackendSlots {
     const wasHead = this.#head === node;
     this.remove(node);
     if (!wasHead || this.gate === undefined || this.#head === undefined) return;
-    this.gate.idle();
     if (deferred !== undefined) deferred.add(this);
     else this.drain();
   }
@@ -231,15 +230,17 @@ export class BackendSlots {
   /** Unlinks a node still in the queue: the head that drain serves, or a waiter that withdraw found queued. */
   private remove(node: WaiterNode): void {
     node.queued = false;
-    if (node.previous === undefined) this.#head = node.next;
-    else node.previous.next = node.next;
+    // The gate's wake is the head's, on its run's clock: a head that leaves drops it (granted, it may
+    // end its run at once: a HALT), and the next head the rate refuses sets its own on its own clock.
+    if (node.previous === undefined) {
+      this.#head = node.next;
+      this.gate?.idle();
+    } else node.previous.next = node.next;
     if (node.next === undefined) this.#tail = node.previous;
     else node.next.previous = node.previous;
     node.previous = undefined;
     node.next = undefined;
     this.#waiting -= 1;
-    // Nobody left to wake: a gate's timer must not keep the process alive.
-    if (this.#head === undefined) this.gate?.idle();
   }
 }
 

@@ -14,6 +14,7 @@ import {
   ProcessResult,
   UsageError,
 } from '../../lib';
+import { FakeBackend } from '../../lib/testing';
 
 // Small, deterministic cases shrunk from failures of the property tests (spec/properties/*.property.spec.ts).
 // Each names the property and invariant that found it.
@@ -325,6 +326,37 @@ describe('regressions found by the property tests', () => {
       });
       scheduler.flush();
       expect(outcome).toEqual({ error: 'DeadlineExceededError', phase: 'running', at: 12 });
+    });
+  });
+  // Found by property 5 (signals: "1 engine timer(s) were still scheduled when the run finished") in
+  // CI, seed -1181627144: on a rate-limited backend, a slot freed at the instant of the rate gate's
+  // wake grants the waiting head before that wake fires. The wake was on the head's run's clock, and
+  // the grant ended that run at once (its process failed, HALT): the run finished with its timer
+  // still scheduled, waiting to wake another run's waiter. The wake now goes before the grant.
+  test("a head granted before its rate wake fires leaves no timer of its run scheduled when the grant ends the run", () => {
+    virtualTime((scheduler) => {
+      const backend = new FakeBackend({ name: 'rated', rateLimit: { requests: { limit: 1, per: 0.001 } } });
+      const registry = new BackendRegistry().register('rated', backend);
+      const on = new Placement({ endpoint: 'rated' });
+      const first = Process('first', () => timer(1, scheduler).pipe(map(() => ProcessResult.ok('first'))));
+      const failing = Process('failing', () => ProcessResult.fail(new Error('at once')));
+      const counting = countingScheduler(scheduler);
+      let timersWhenDone = -1;
+      let failed: string | undefined;
+      // At 0 `first` starts and `failing` waits for the rate (a wake at 1 ms on this run's clock); at
+      // 1 ms `first` ends, its freed slot grants `failing` before the wake fires, and its failure halts.
+      PLACED_PAR([first, on], [failing, on], { registry, scheduler: counting.scheduler, onFailure: FailurePolicy.HALT }).result$.subscribe((result) => {
+        timersWhenDone = counting.live.size;
+        failed = result.failures[0]?.processName;
+      });
+      // Another run's waiter behind it, on its own clock: the wake is its to set.
+      const behind = countingScheduler(scheduler);
+      let laterDone = false;
+      PLACED_PAR([Process('behind', () => ProcessResult.ok('behind')), on], { registry, scheduler: behind.scheduler }).result$.subscribe(() => (laterDone = true));
+      scheduler.flush();
+      expect(failed).toBe('failing');
+      expect(timersWhenDone).toBe(0);
+      expect(laterDone).toBe(true);
     });
   });
 });
